@@ -1,0 +1,306 @@
+"""The central system's knowledge: charge points, transactions, decisions.
+
+Networking lives in :mod:`.server` and message handling in
+:mod:`.connection`; this module owns the model, hands out transaction ids,
+persists what must survive a restart and tells observers what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+import logging
+from typing import Any, Protocol
+
+from ocpp.v16.datatypes import IdTagInfo
+from ocpp.v16.enums import AuthorizationStatus
+
+from . import metering
+from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Transaction
+
+_LOGGER = logging.getLogger(__name__)
+
+STORAGE_VERSION = 1
+DEFAULT_HEARTBEAT_INTERVAL = 300
+# Transaction ids are reserved in blocks so that a StartTransaction costs a
+# storage write only once per block, yet no id is ever handed out twice, even
+# after a crash: a restart continues after the whole reserved block.
+TRANSACTION_ID_BLOCK = 100
+# OCPP 1.6 transactionId is an integer; many chargers keep it in 32 bits.
+MAX_TRANSACTION_ID = 2**31 - 1
+
+Listener = Callable[[], None]
+ConnectorListener = Callable[[ChargePoint, int], None]
+
+
+class StateStore(Protocol):
+    """Durable storage for the central system's state (a JSON document)."""
+
+    async def async_load(self) -> dict[str, Any] | None:
+        """Return the saved state, or None when there is none."""
+
+    async def async_save(self, data: dict[str, Any]) -> None:
+        """Write the state now."""
+
+    def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
+        """Write the state soon; many calls in a row cause one write."""
+
+
+class CentralSystem:
+    """Charge points, their connectors and transactions, and who is watching."""
+
+    def __init__(
+        self, store: StateStore, *, heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL
+    ) -> None:
+        """Create an empty central system; call :meth:`async_load` next."""
+        self.heartbeat_interval = heartbeat_interval
+        self.charge_points: dict[str, ChargePoint] = {}
+        self._store = store
+        self._next_transaction_id = 1
+        self._reserved_transaction_ids_until = 0
+        self._listeners: dict[tuple[str, int | None], list[Listener]] = {}
+        self._connector_listeners: list[ConnectorListener] = []
+
+    # Persistence
+
+    async def async_load(self) -> None:
+        """Restore charge points and open transactions from storage."""
+        data = await self._store.async_load()
+        if not data:
+            return
+        for charge_point_data in data.get("charge_points", []):
+            charge_point = ChargePoint.from_dict(charge_point_data)
+            self.charge_points[charge_point.charge_point_id] = charge_point
+        # Never reuse an id that may have been handed out before the restart.
+        self._next_transaction_id = data.get("transaction_ids_reserved_until", 0) + 1
+        self._reserved_transaction_ids_until = self._next_transaction_id - 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The state to persist."""
+        return {
+            "version": STORAGE_VERSION,
+            "transaction_ids_reserved_until": self._reserved_transaction_ids_until,
+            "charge_points": [cp.to_dict() for cp in self.charge_points.values()],
+        }
+
+    async def async_save(self) -> None:
+        """Write the state now (on shutdown)."""
+        await self._store.async_save(self.as_dict())
+
+    def _schedule_save(self) -> None:
+        self._store.schedule_save(self.as_dict)
+
+    # Observers
+
+    def subscribe(
+        self, charge_point_id: str, connector_id: int | None, listener: Listener
+    ) -> Callable[[], None]:
+        """Call ``listener`` when a charge point (connector_id None) or connector changes."""
+        key = (charge_point_id, connector_id)
+        listeners = self._listeners.setdefault(key, [])
+        listeners.append(listener)
+
+        def unsubscribe() -> None:
+            listeners.remove(listener)
+            if not listeners:
+                del self._listeners[key]
+
+        return unsubscribe
+
+    def on_connector_added(self, listener: ConnectorListener) -> Callable[[], None]:
+        """Call ``listener(charge_point, connector_id)`` for every new connector.
+
+        Connector 0 announces a new charge point. Listeners added later are
+        first told about everything already known.
+        """
+        self._connector_listeners.append(listener)
+        for charge_point in list(self.charge_points.values()):
+            for connector_id in sorted(charge_point.connectors):
+                listener(charge_point, connector_id)
+        return lambda: self._connector_listeners.remove(listener)
+
+    def _notify(self, charge_point_id: str, connector_id: int | None) -> None:
+        for listener in list(self._listeners.get((charge_point_id, connector_id), ())):
+            listener()
+
+    def charge_point_updated(self, charge_point: ChargePoint) -> None:
+        """Tell the charge point's observers, and persist its identity."""
+        self._notify(charge_point.charge_point_id, None)
+        self._schedule_save()
+
+    def connection_changed(self, charge_point: ChargePoint) -> None:
+        """Tell every observer of the charge point (availability follows the connection)."""
+        self._notify(charge_point.charge_point_id, None)
+        for connector_id in list(charge_point.connectors):
+            self._notify(charge_point.charge_point_id, connector_id)
+
+    def connector_updated(self, charge_point: ChargePoint, connector_id: int) -> None:
+        """Tell a connector's observers (connector 0 is the charge point's status)."""
+        self._notify(charge_point.charge_point_id, connector_id)
+        if connector_id == CHARGE_POINT_CONNECTOR_ID:
+            self._notify(charge_point.charge_point_id, None)
+
+    # Model
+
+    def charge_point(self, charge_point_id: str) -> ChargePoint:
+        """Return a charge point, creating (and announcing) it on first sight."""
+        charge_point = self.charge_points.get(charge_point_id)
+        if charge_point is None:
+            charge_point = self.charge_points[charge_point_id] = ChargePoint(charge_point_id)
+            self.connector(charge_point, CHARGE_POINT_CONNECTOR_ID)
+        return charge_point
+
+    def connector(self, charge_point: ChargePoint, connector_id: int) -> Connector:
+        """Return a connector, creating (and announcing) it on first sight."""
+        connector = charge_point.connectors.get(connector_id)
+        if connector is not None:
+            return connector
+        connector = charge_point.connector(connector_id)
+        _LOGGER.debug("%s: new connector %s", charge_point.charge_point_id, connector_id)
+        for listener in list(self._connector_listeners):
+            listener(charge_point, connector_id)
+        self._schedule_save()
+        return connector
+
+    # Decisions
+
+    def authorize(self, charge_point: ChargePoint, id_tag: str) -> IdTagInfo:
+        """Whether an id tag may charge here: every tag is accepted for now."""
+        return IdTagInfo(status=AuthorizationStatus.accepted)
+
+    async def _allocate_transaction_id(self) -> int:
+        if self._next_transaction_id > MAX_TRANSACTION_ID:
+            self._next_transaction_id = 1
+        transaction_id = self._next_transaction_id
+        self._next_transaction_id += 1
+        if transaction_id > self._reserved_transaction_ids_until:
+            self._reserved_transaction_ids_until = transaction_id + TRANSACTION_ID_BLOCK - 1
+            await self.async_save()
+        return transaction_id
+
+    async def start_transaction(
+        self,
+        charge_point: ChargePoint,
+        *,
+        connector_id: int,
+        id_tag: str,
+        meter_start_wh: int,
+        started_at: datetime,
+        reservation_id: int | None,
+    ) -> Transaction:
+        """Open a transaction (or return the same one for a repeated request)."""
+        connector = self.connector(charge_point, connector_id)
+        for transaction in charge_point.transactions.values():
+            # A charger that missed our answer sends the same request again.
+            if (
+                transaction.connector_id == connector_id
+                and transaction.id_tag == id_tag
+                and transaction.meter_start_wh == meter_start_wh
+                and transaction.started_at == started_at
+            ):
+                return transaction
+        transaction = Transaction(
+            transaction_id=await self._allocate_transaction_id(),
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start_wh=meter_start_wh,
+            started_at=started_at,
+            reservation_id=reservation_id,
+            meter_last_wh=float(meter_start_wh),
+        )
+        charge_point.transactions[transaction.transaction_id] = transaction
+        connector.transaction = transaction
+        if metering.accept_register(connector, meter_start_wh):
+            connector.energy_register_wh = float(meter_start_wh)
+        _LOGGER.info(
+            "%s: transaction %s started on connector %s",
+            charge_point.charge_point_id,
+            transaction.transaction_id,
+            connector_id,
+        )
+        self._schedule_save()
+        self.connector_updated(charge_point, connector_id)
+        return transaction
+
+    def stop_transaction(
+        self,
+        charge_point: ChargePoint,
+        *,
+        transaction_id: int,
+        meter_stop_wh: int,
+        stopped_at: datetime,
+        reason: str,
+        id_tag: str | None,
+        samples: list[metering.Sample],
+    ) -> Transaction:
+        """Close a transaction; an unknown one is recorded from what the charger sent."""
+        transaction = charge_point.transactions.pop(transaction_id, None)
+        if transaction is None:
+            _LOGGER.warning(
+                "%s: StopTransaction for unknown transaction %s",
+                charge_point.charge_point_id,
+                transaction_id,
+            )
+            begin = metering.register_in(samples, "Transaction.Begin")
+            transaction = Transaction(
+                transaction_id=transaction_id,
+                connector_id=_sole_outlet(charge_point),
+                id_tag=id_tag or "",
+                meter_start_wh=int(begin) if begin is not None else meter_stop_wh,
+                started_at=min((s.timestamp for s in samples), default=stopped_at),
+            )
+        transaction.meter_stop_wh = meter_stop_wh
+        transaction.meter_last_wh = float(meter_stop_wh)
+        transaction.stopped_at = stopped_at
+        transaction.stop_reason = reason
+        transaction.stop_id_tag = id_tag
+
+        connector = self.connector(charge_point, transaction.connector_id)
+        if connector.transaction is transaction:
+            connector.transaction = None
+            connector.power_w = 0.0
+        connector.last_transaction = transaction
+        if connector.transaction is None or meter_stop_wh >= (connector.energy_register_wh or 0):
+            connector.energy_register_wh = float(meter_stop_wh)
+        _LOGGER.info(
+            "%s: transaction %s stopped (%s), %.0f Wh",
+            charge_point.charge_point_id,
+            transaction_id,
+            reason,
+            transaction.energy_wh,
+        )
+        self._schedule_save()
+        self.connector_updated(charge_point, transaction.connector_id)
+        return transaction
+
+    def meter_values(
+        self,
+        charge_point: ChargePoint,
+        *,
+        connector_id: int,
+        transaction_id: int | None,
+        samples: list[metering.Sample],
+    ) -> None:
+        """Take in measurements of a connector (connector 0: the main meter)."""
+        connector = self.connector(charge_point, connector_id)
+        transaction = (
+            charge_point.transactions.get(transaction_id) if transaction_id is not None else None
+        )
+        if transaction is not None and transaction is not connector.transaction:
+            # Late values of an earlier transaction (queued while offline)
+            # only move that transaction's own meter.
+            register = metering.register_in(samples)
+            if register is not None and register >= (transaction.meter_last_wh or 0):
+                transaction.meter_last_wh = register
+            self._schedule_save()
+            return
+        if metering.apply_samples(connector, samples):
+            if connector.transaction is not None:
+                self._schedule_save()
+            self.connector_updated(charge_point, connector_id)
+
+
+def _sole_outlet(charge_point: ChargePoint) -> int:
+    """Best guess of the connector of a transaction we never saw start."""
+    outlets = charge_point.outlet_ids
+    return outlets[0] if len(outlets) == 1 else CHARGE_POINT_CONNECTOR_ID

@@ -1,0 +1,228 @@
+"""One connected charge point: OCPP 1.6 message handling over its websocket."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ocpp.exceptions import InternalError, OCPPError
+from ocpp.messages import Call, CallError, CallResult
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as OcppChargePoint, call_result
+from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
+
+from . import metering
+from .frames import (
+    FrameError,
+    as_ocpp16_error,
+    parse_frame,
+    unknown_action_error,
+    validate_call,
+)
+from .model import ChargePoint
+from .timestamps import format_timestamp, parse_timestamp, utcnow
+
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
+
+    from .central_system import CentralSystem
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def handles(action: Action) -> Any:
+    """Register a handler; the schema check is ours (see ``validate_call``)."""
+    return on(action, skip_schema_validation=True)
+
+
+class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
+    """Handles the OCPP 1.6 messages of one charge point connection.
+
+    The handlers keep to protocol mechanics; what the central system knows
+    and decides lives in :class:`CentralSystem`.
+    """
+
+    def __init__(
+        self,
+        charge_point: ChargePoint,
+        websocket: ServerConnection,
+        central: CentralSystem,
+        *,
+        response_timeout: float,
+    ) -> None:
+        """Bind a charge point to its websocket."""
+        super().__init__(
+            charge_point.charge_point_id,
+            websocket,
+            response_timeout=response_timeout,
+            logger=_LOGGER,
+        )
+        self.charge_point = charge_point
+        self.websocket = websocket
+        self._central = central
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Parse and dispatch one frame, answering faults the OCPP-J 1.6 way.
+
+        Replaces the ``ocpp`` package's routing, which ignores malformed
+        frames and uses OCPP 2.0 error names. A fault in one frame never ends
+        the connection.
+        """
+        self.charge_point.last_seen = utcnow()
+        try:
+            message = parse_frame(raw_msg)
+        except FrameError as err:
+            _LOGGER.warning("%s: malformed frame %.200r: %s", self.id, raw_msg, err)
+            await self._send(err.call_error().to_json())
+            return
+        if isinstance(message, CallResult | CallError):
+            self._response_queue.put_nowait(message)
+            return
+        await self._answer_call(message)
+
+    async def _answer_call(self, message: Call) -> None:
+        if message.action not in self.route_map:
+            await self._send_error(message, unknown_action_error(message.action))
+            return
+        try:
+            validate_call(message)
+            await self._handle_call(message)
+        except OCPPError as err:
+            _LOGGER.warning("%s: rejected %s: %s", self.id, message.action, err)
+            await self._send_error(message, as_ocpp16_error(err))
+        except Exception:
+            # Whatever went wrong, the charger gets an answer and the
+            # connection (and every other charger) carries on.
+            _LOGGER.exception("%s: error handling %s", self.id, message.action)
+            await self._send_error(message, InternalError())
+
+    async def _send_error(self, message: Call, error: OCPPError) -> None:
+        await self._send(message.create_call_error(error).to_json())
+
+    # Charge-point-initiated messages (OCPP 1.6 section 4).
+
+    @handles(Action.boot_notification)
+    async def on_boot_notification(self, **payload: Any) -> call_result.BootNotification:
+        """Record the charger's identity and accept it."""
+        charge_point = self.charge_point
+        charge_point.vendor = payload["charge_point_vendor"]
+        charge_point.model = payload["charge_point_model"]
+        charge_point.serial_number = payload.get("charge_point_serial_number") or payload.get(
+            "charge_box_serial_number"
+        )
+        charge_point.firmware_version = payload.get("firmware_version")
+        charge_point.iccid = payload.get("iccid")
+        charge_point.imsi = payload.get("imsi")
+        charge_point.meter_type = payload.get("meter_type")
+        charge_point.meter_serial_number = payload.get("meter_serial_number")
+        charge_point.booted_at = utcnow()
+        self._central.charge_point_updated(charge_point)
+        return call_result.BootNotification(
+            current_time=format_timestamp(utcnow()),
+            interval=self._central.heartbeat_interval,
+            status=RegistrationStatus.accepted,
+        )
+
+    @handles(Action.heartbeat)
+    def on_heartbeat(self) -> call_result.Heartbeat:
+        """Tell the charger the time."""
+        return call_result.Heartbeat(current_time=format_timestamp(utcnow()))
+
+    @handles(Action.status_notification)
+    def on_status_notification(
+        self, connector_id: int, error_code: str, status: str, **payload: Any
+    ) -> call_result.StatusNotification:
+        """Record a connector's (or, for connector 0, the charger's) status."""
+        connector = self._central.connector(self.charge_point, connector_id)
+        connector.status = status
+        connector.error_code = error_code
+        connector.info = payload.get("info")
+        connector.vendor_id = payload.get("vendor_id")
+        connector.vendor_error_code = payload.get("vendor_error_code")
+        connector.status_at = parse_timestamp(payload.get("timestamp"), fallback=utcnow())
+        self._central.connector_updated(self.charge_point, connector_id)
+        return call_result.StatusNotification()
+
+    @handles(Action.authorize)
+    def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        """Answer whether an id tag may charge."""
+        return call_result.Authorize(id_tag_info=self._central.authorize(self.charge_point, id_tag))
+
+    @handles(Action.start_transaction)
+    async def on_start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **payload: Any
+    ) -> call_result.StartTransaction:
+        """Open a transaction and hand out its id."""
+        transaction = await self._central.start_transaction(
+            self.charge_point,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start_wh=meter_start,
+            started_at=parse_timestamp(timestamp, fallback=utcnow()),
+            reservation_id=payload.get("reservation_id"),
+        )
+        return call_result.StartTransaction(
+            transaction_id=transaction.transaction_id,
+            id_tag_info=self._central.authorize(self.charge_point, id_tag),
+        )
+
+    @handles(Action.stop_transaction)
+    def on_stop_transaction(
+        self, transaction_id: int, meter_stop: int, timestamp: str, **payload: Any
+    ) -> call_result.StopTransaction:
+        """Close a transaction. Never refused (OCPP 1.6 section 4.10)."""
+        now = utcnow()
+        samples = metering.parse_meter_values(
+            payload.get("transaction_data") or [], fallback_time=now
+        )
+        self._central.stop_transaction(
+            self.charge_point,
+            transaction_id=transaction_id,
+            meter_stop_wh=meter_stop,
+            stopped_at=parse_timestamp(timestamp, fallback=now),
+            reason=payload.get("reason") or "Local",
+            id_tag=payload.get("id_tag"),
+            samples=samples,
+        )
+        id_tag = payload.get("id_tag")
+        return call_result.StopTransaction(
+            id_tag_info=self._central.authorize(self.charge_point, id_tag) if id_tag else None
+        )
+
+    @handles(Action.meter_values)
+    def on_meter_values(
+        self, connector_id: int, meter_value: list[dict[str, Any]], **payload: Any
+    ) -> call_result.MeterValues:
+        """Take in a connector's measurements."""
+        samples = metering.parse_meter_values(meter_value, fallback_time=utcnow())
+        self._central.meter_values(
+            self.charge_point,
+            connector_id=connector_id,
+            transaction_id=payload.get("transaction_id"),
+            samples=samples,
+        )
+        return call_result.MeterValues()
+
+    @handles(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **payload: Any) -> call_result.DataTransfer:
+        """No vendor extensions are known (OCPP 1.6 section 4.3)."""
+        _LOGGER.debug("%s: DataTransfer from vendor %s: %s", self.id, vendor_id, payload)
+        return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
+
+    @handles(Action.diagnostics_status_notification)
+    def on_diagnostics_status_notification(
+        self, status: str
+    ) -> call_result.DiagnosticsStatusNotification:
+        """Record the progress of a diagnostics upload."""
+        self.charge_point.diagnostics_status = status
+        self._central.charge_point_updated(self.charge_point)
+        return call_result.DiagnosticsStatusNotification()
+
+    @handles(Action.firmware_status_notification)
+    def on_firmware_status_notification(
+        self, status: str
+    ) -> call_result.FirmwareStatusNotification:
+        """Record the progress of a firmware update."""
+        self.charge_point.firmware_status = status
+        self._central.charge_point_updated(self.charge_point)
+        return call_result.FirmwareStatusNotification()

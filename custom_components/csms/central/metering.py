@@ -1,0 +1,243 @@
+"""Meter value rules: units, measurands and which reading feeds which figure.
+
+Pure functions over OCPP 1.6 ``MeterValues`` / ``transactionData`` payloads
+(as the ``ocpp`` package hands them over: snake_case keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+import logging
+from typing import Any
+
+from .model import Connector
+from .timestamps import parse_timestamp
+
+_LOGGER = logging.getLogger(__name__)
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER = "Power.Active.Import"
+CURRENT = "Current.Import"
+VOLTAGE = "Voltage"
+SOC = "SoC"
+TEMPERATURE = "Temperature"
+
+# OCPP 1.6 section 7.31: an absent measurand means the energy register.
+DEFAULT_MEASURAND = ENERGY_REGISTER
+DEFAULT_CONTEXT = "Sample.Periodic"
+
+# Scale factors to the base unit of each quantity.
+_UNIT_SCALE: dict[str, float] = {
+    "Wh": 1.0,
+    "kWh": 1000.0,
+    "varh": 1.0,
+    "kvarh": 1000.0,
+    "W": 1.0,
+    "kW": 1000.0,
+    "VA": 1.0,
+    "kVA": 1000.0,
+    "var": 1.0,
+    "kvar": 1000.0,
+    "A": 1.0,
+    "V": 1.0,
+    "Percent": 1.0,
+    "Celsius": 1.0,
+}
+
+# Default unit per measurand prefix when a charger leaves the unit out.
+_DEFAULT_UNITS: tuple[tuple[str, str], ...] = (
+    ("Energy.Reactive", "varh"),
+    ("Energy", "Wh"),
+    ("Power.Reactive", "var"),
+    ("Power.Factor", ""),
+    ("Power", "W"),
+    ("Current", "A"),
+    ("Voltage", "V"),
+    ("SoC", "Percent"),
+    ("Temperature", "Celsius"),
+    ("Frequency", ""),
+    ("RPM", ""),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sampled value, converted to its base unit (Wh, W, A, V, %, degC)."""
+
+    timestamp: datetime
+    measurand: str
+    value: float
+    unit: str
+    context: str
+    phase: str | None
+    location: str | None
+
+
+def default_unit(measurand: str) -> str:
+    """The unit OCPP implies for a measurand sent without one."""
+    for prefix, unit in _DEFAULT_UNITS:
+        if measurand.startswith(prefix):
+            return unit
+    return ""
+
+
+def normalize_unit(unit: str | None, measurand: str) -> str:
+    """Map a charger's unit spelling to the OCPP one."""
+    if not unit:
+        return default_unit(measurand)
+    # The 1.6 schema itself lists the misspelling "Celcius"; chargers use both.
+    if unit == "Celcius":
+        return "Celsius"
+    return unit
+
+
+def to_base_unit(value: float, unit: str) -> tuple[float, str]:
+    """Convert kWh to Wh, kW to W, Fahrenheit and Kelvin to Celsius, ..."""
+    if unit == "Fahrenheit":
+        return (value - 32.0) * 5.0 / 9.0, "Celsius"
+    if unit == "K":
+        return value - 273.15, "Celsius"
+    scale = _UNIT_SCALE.get(unit)
+    if scale is None or scale == 1.0:
+        return value, unit
+    return value * scale, unit[1:]
+
+
+def parse_meter_values(
+    meter_values: Iterable[Mapping[str, Any]], *, fallback_time: datetime
+) -> list[Sample]:
+    """Turn the ``meterValue`` list of a message into samples.
+
+    Values that are not numbers (signed data, garbage) are skipped with a
+    debug log: one unreadable value must not cost the others.
+    """
+    samples: list[Sample] = []
+    for meter_value in meter_values:
+        timestamp = parse_timestamp(meter_value.get("timestamp"), fallback=fallback_time)
+        for sampled in meter_value.get("sampled_value", []):
+            if sampled.get("format") == "SignedData":
+                continue
+            measurand = sampled.get("measurand") or DEFAULT_MEASURAND
+            try:
+                raw = float(sampled["value"])
+            except KeyError, TypeError, ValueError:
+                _LOGGER.debug("Skipping unreadable sampled value %s", sampled)
+                continue
+            value, unit = to_base_unit(raw, normalize_unit(sampled.get("unit"), measurand))
+            samples.append(
+                Sample(
+                    timestamp=timestamp,
+                    measurand=measurand,
+                    value=value,
+                    unit=unit,
+                    context=sampled.get("context") or DEFAULT_CONTEXT,
+                    phase=sampled.get("phase"),
+                    location=sampled.get("location"),
+                )
+            )
+    return samples
+
+
+def _total(samples: list[Sample]) -> float | None:
+    """The charger's own total if it sent one, else the sum over phases.
+
+    Line-to-neutral and line-to-line readings of one phase are not added up.
+    """
+    if not samples:
+        return None
+    for sample in samples:
+        if sample.phase is None:
+            return sample.value
+    per_phase: dict[str, float] = {}
+    for sample in samples:
+        if sample.phase is not None and sample.phase != "N":
+            per_phase.setdefault(sample.phase[:2], sample.value)
+    return sum(per_phase.values()) if per_phase else None
+
+
+def _by_phase(samples: list[Sample]) -> dict[str, float]:
+    return {sample.phase or "total": sample.value for sample in samples}
+
+
+def _latest(samples: list[Sample]) -> list[Sample]:
+    """Keep only the samples of the newest timestamp."""
+    newest = max(sample.timestamp for sample in samples)
+    return [sample for sample in samples if sample.timestamp == newest]
+
+
+def apply_samples(connector: Connector, samples: list[Sample]) -> bool:
+    """Update a connector's latest measurements; return whether any changed.
+
+    Only outlet (or unlabelled) readings count: an EV-side energy or power
+    figure is not the meter.
+    """
+    if not samples:
+        return False
+    samples = _latest(samples)
+    by_measurand: dict[str, list[Sample]] = {}
+    for sample in samples:
+        if sample.location in (None, "Outlet", "Body") or sample.measurand == SOC:
+            by_measurand.setdefault(sample.measurand, []).append(sample)
+
+    changed = False
+    energy = _total(by_measurand.get(ENERGY_REGISTER, []))
+    if energy is not None and accept_register(connector, energy):
+        connector.energy_register_wh = energy
+        if connector.transaction is not None:
+            connector.transaction.meter_last_wh = energy
+        changed = True
+    if (power := _total(by_measurand.get(POWER, []))) is not None:
+        connector.power_w = power
+        changed = True
+    if current := by_measurand.get(CURRENT):
+        connector.current_a = _by_phase(current)
+        changed = True
+    if voltage := by_measurand.get(VOLTAGE):
+        connector.voltage_v = _by_phase(voltage)
+        changed = True
+    if soc := by_measurand.get(SOC):
+        connector.soc_percent = soc[0].value
+        changed = True
+    if temperature := by_measurand.get(TEMPERATURE):
+        connector.temperature_c = temperature[0].value
+        changed = True
+    if changed:
+        connector.measured_at = samples[0].timestamp
+    return changed
+
+
+def accept_register(connector: Connector, energy_wh: float) -> bool:
+    """Whether a register reading may replace the connector's last one.
+
+    Chargers sometimes report 0 or a stale value in the middle of a
+    transaction; an energy register never runs backwards while a transaction
+    is open, so such a reading is ignored rather than taken as a reset.
+    """
+    transaction = connector.transaction
+    last = connector.energy_register_wh
+    if transaction is not None and last is not None and energy_wh < last:
+        _LOGGER.debug(
+            "Ignoring energy register %s Wh below %s Wh during transaction %s",
+            energy_wh,
+            last,
+            transaction.transaction_id,
+        )
+        return False
+    return True
+
+
+def register_in(samples: list[Sample], context: str | None = None) -> float | None:
+    """The energy register reading (of a given context, if named), if any.
+
+    With several readings the first one of the newest timestamp counts.
+    """
+    readings = [
+        sample
+        for sample in samples
+        if sample.measurand == ENERGY_REGISTER
+        and (context is None or sample.context == context)
+        and sample.location in (None, "Outlet")
+    ]
+    return _total(_latest(readings)) if readings else None

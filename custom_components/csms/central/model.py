@@ -1,0 +1,182 @@
+"""Plain data model of charge points, connectors and transactions.
+
+The protocol layer mutates these objects; the host (Home Assistant) only reads
+them. Everything that must survive a restart has a ``to_dict``/``from_dict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# OCPP uses connector 0 for the charge point as a whole.
+CHARGE_POINT_CONNECTOR_ID = 0
+
+
+@dataclass(slots=True)
+class Transaction:
+    """A charging transaction, open or finished."""
+
+    transaction_id: int
+    connector_id: int
+    id_tag: str
+    meter_start_wh: int
+    started_at: datetime
+    reservation_id: int | None = None
+    # Latest energy register (Wh) seen during the transaction.
+    meter_last_wh: float | None = None
+    meter_stop_wh: int | None = None
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+    stop_id_tag: str | None = None
+
+    @property
+    def energy_wh(self) -> float:
+        """Energy delivered so far (or in total once stopped)."""
+        end = self.meter_stop_wh if self.meter_stop_wh is not None else self.meter_last_wh
+        if end is None:
+            return 0.0
+        return max(0.0, end - self.meter_start_wh)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize for storage."""
+        return {
+            "transaction_id": self.transaction_id,
+            "connector_id": self.connector_id,
+            "id_tag": self.id_tag,
+            "meter_start_wh": self.meter_start_wh,
+            "started_at": self.started_at.isoformat(),
+            "reservation_id": self.reservation_id,
+            "meter_last_wh": self.meter_last_wh,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transaction:
+        """Restore from storage."""
+        return cls(
+            transaction_id=data["transaction_id"],
+            connector_id=data["connector_id"],
+            id_tag=data["id_tag"],
+            meter_start_wh=data["meter_start_wh"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            reservation_id=data.get("reservation_id"),
+            meter_last_wh=data.get("meter_last_wh"),
+        )
+
+
+@dataclass(slots=True)
+class Connector:
+    """A connector, or (id 0) the charge point as a whole."""
+
+    connector_id: int
+    status: str | None = None
+    error_code: str | None = None
+    info: str | None = None
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
+    status_at: datetime | None = None
+    # Latest measurements, in base units (Wh, W, A, V, %, degrees Celsius).
+    energy_register_wh: float | None = None
+    power_w: float | None = None
+    current_a: dict[str, float] = field(default_factory=dict)
+    voltage_v: dict[str, float] = field(default_factory=dict)
+    soc_percent: float | None = None
+    temperature_c: float | None = None
+    measured_at: datetime | None = None
+    # The transaction running now, and the one that ran before it.
+    transaction: Transaction | None = None
+    last_transaction: Transaction | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize what must survive a restart."""
+        return {
+            "connector_id": self.connector_id,
+            "status": self.status,
+            "energy_register_wh": self.energy_register_wh,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Connector:
+        """Restore from storage."""
+        return cls(
+            connector_id=data["connector_id"],
+            status=data.get("status"),
+            energy_register_wh=data.get("energy_register_wh"),
+        )
+
+
+@dataclass(slots=True)
+class ChargePoint:
+    """A charge point as known to the central system."""
+
+    charge_point_id: str
+    vendor: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    firmware_version: str | None = None
+    iccid: str | None = None
+    imsi: str | None = None
+    meter_type: str | None = None
+    meter_serial_number: str | None = None
+    connected: bool = False
+    booted_at: datetime | None = None
+    last_seen: datetime | None = None
+    diagnostics_status: str | None = None
+    firmware_status: str | None = None
+    connectors: dict[int, Connector] = field(default_factory=dict)
+    # Open transactions by id. A charger that was offline may deliver a
+    # transaction's StopTransaction after a newer one has started on the same
+    # connector, so open transactions are not kept per connector alone.
+    transactions: dict[int, Transaction] = field(default_factory=dict)
+
+    @property
+    def status_connector(self) -> Connector:
+        """Connector 0: the status of the charge point as a whole."""
+        return self.connector(CHARGE_POINT_CONNECTOR_ID)
+
+    @property
+    def outlet_ids(self) -> list[int]:
+        """The ids of the real connectors (without connector 0), sorted."""
+        return sorted(cid for cid in self.connectors if cid != CHARGE_POINT_CONNECTOR_ID)
+
+    def connector(self, connector_id: int) -> Connector:
+        """Return a connector, creating it on first sight."""
+        connector = self.connectors.get(connector_id)
+        if connector is None:
+            connector = self.connectors[connector_id] = Connector(connector_id)
+        return connector
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize what must survive a restart."""
+        return {
+            "charge_point_id": self.charge_point_id,
+            "vendor": self.vendor,
+            "model": self.model,
+            "serial_number": self.serial_number,
+            "firmware_version": self.firmware_version,
+            "connectors": [c.to_dict() for c in self.connectors.values()],
+            "transactions": [t.to_dict() for t in self.transactions.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChargePoint:
+        """Restore from storage."""
+        charge_point = cls(
+            charge_point_id=data["charge_point_id"],
+            vendor=data.get("vendor"),
+            model=data.get("model"),
+            serial_number=data.get("serial_number"),
+            firmware_version=data.get("firmware_version"),
+        )
+        for connector_data in data.get("connectors", []):
+            connector = Connector.from_dict(connector_data)
+            charge_point.connectors[connector.connector_id] = connector
+        for transaction_data in data.get("transactions", []):
+            transaction = Transaction.from_dict(transaction_data)
+            charge_point.transactions[transaction.transaction_id] = transaction
+            connector = charge_point.connector(transaction.connector_id)
+            current = connector.transaction
+            if current is None or current.started_at <= transaction.started_at:
+                connector.transaction = transaction
+        return charge_point

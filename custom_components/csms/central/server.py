@@ -1,0 +1,132 @@
+"""The OCPP-J websocket server: handshake and connection lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+from urllib.parse import unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from .central_system import CentralSystem
+from .connection import ChargePointConnection
+from .frames import load_validators
+
+_LOGGER = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"
+# OCPP 1.6 charge point identity: CiString25Type in BootNotification terms;
+# the OCPP-J spec leaves the URL length open, so allow a little more.
+MAX_CHARGE_POINT_ID_LENGTH = 48
+# Frames above this size end the connection (close code 1009). The largest
+# legitimate 1.6 frames (GetConfiguration, SendLocalList) stay well below it.
+MAX_FRAME_BYTES = 256 * 1024
+RESPONSE_TIMEOUT = 30.0
+# Close code 1001 ("going away") tells chargers to reconnect soon.
+CLOSE_GOING_AWAY = 1001
+
+
+def charge_point_id_from_path(path: str) -> str | None:
+    """The charge point id: the last segment of the URL path, percent-decoded."""
+    segment = urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1]
+    charge_point_id = unquote(segment)
+    if not charge_point_id or len(charge_point_id) > MAX_CHARGE_POINT_ID_LENGTH:
+        return None
+    return charge_point_id
+
+
+class OcppServer:
+    """Accepts charge point connections for one central system on one port."""
+
+    def __init__(self, central: CentralSystem, *, host: str, port: int) -> None:
+        """Prepare a server; :meth:`start` binds it."""
+        self.central = central
+        self.host = host
+        self.requested_port = port
+        self.connections: dict[str, ChargePointConnection] = {}
+        self._server: Server | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (the real one when started on port 0)."""
+        if self._server is None:
+            return self.requested_port
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        """Bind and listen. Raises OSError when the address is not available."""
+        await asyncio.get_running_loop().run_in_executor(None, load_validators)
+        self._server = await serve(
+            self._handle_connection,
+            self.host or None,
+            self.requested_port,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            process_request=self._check_request,
+            max_size=MAX_FRAME_BYTES,
+        )
+        _LOGGER.info("OCPP server listening on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening and close every charge point connection."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.close(close_connections=False)
+        await asyncio.gather(
+            *(
+                connection.websocket.close(CLOSE_GOING_AWAY, "Central system shutting down")
+                for connection in list(self.connections.values())
+            ),
+            *self._closing,
+        )
+        await server.wait_closed()
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse a handshake whose URL names no charge point."""
+        if charge_point_id_from_path(request.path) is None:
+            return Response(
+                http.HTTPStatus.NOT_FOUND,
+                "Not Found",
+                Headers(),
+                b"The URL must end with the charge point identity\n",
+            )
+        return None
+
+    async def _handle_connection(self, websocket: ServerConnection) -> None:
+        charge_point_id = charge_point_id_from_path(websocket.request.path)  # type: ignore[union-attr]
+        assert charge_point_id is not None  # checked during the handshake
+        charge_point = self.central.charge_point(charge_point_id)
+        connection = ChargePointConnection(
+            charge_point, websocket, self.central, response_timeout=RESPONSE_TIMEOUT
+        )
+        previous = self.connections.get(charge_point_id)
+        self.connections[charge_point_id] = connection
+        if previous is not None:
+            # The charger reconnected before we noticed the old connection
+            # die: the new connection wins.
+            _LOGGER.info("%s: new connection replaces the previous one", charge_point_id)
+            # Closing a dead connection can take the whole close timeout:
+            # do not make the new one wait for it.
+            task = asyncio.create_task(
+                previous.websocket.close(CLOSE_GOING_AWAY, "Replaced by a new connection")
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        charge_point.connected = True
+        _LOGGER.info("%s: connected from %s", charge_point_id, websocket.remote_address)
+        self.central.connection_changed(charge_point)
+        try:
+            await connection.start()
+        except ConnectionClosed as err:
+            _LOGGER.info("%s: disconnected (%s)", charge_point_id, err)
+        finally:
+            if self.connections.get(charge_point_id) is connection:
+                del self.connections[charge_point_id]
+                charge_point.connected = False
+                self.central.connection_changed(charge_point)

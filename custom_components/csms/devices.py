@@ -1,0 +1,136 @@
+"""Devices: one per charge point, connectors as child devices when there are several."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
+
+from .central import CHARGE_POINT_CONNECTOR_ID, CentralSystem, ChargePoint
+from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from . import CsmsConfigEntry
+
+
+def charge_point_identifier(charge_point_id: str) -> tuple[str, str]:
+    """Device registry identifier of a charge point."""
+    return (DOMAIN, charge_point_id)
+
+
+def connector_identifier(charge_point_id: str, connector_id: int) -> tuple[str, str]:
+    """Device registry identifier of a connector."""
+    return (DOMAIN, f"{charge_point_id}_connector_{connector_id}")
+
+
+def connector_unique_id_prefix(charge_point_id: str, connector_id: int) -> str:
+    """Unique ids of a connector's entities start with this."""
+    return f"{charge_point_id}_{connector_id}_"
+
+
+def has_connector_devices(charge_point: ChargePoint) -> bool:
+    """Connectors get devices of their own when a charge point has several."""
+    return len(charge_point.outlet_ids) > 1
+
+
+class DeviceManager:
+    """Keeps the device registry in line with what chargers report."""
+
+    def __init__(self, hass: HomeAssistant, entry: CsmsConfigEntry, central: CentralSystem) -> None:
+        """Manage the devices of one server entry."""
+        self._hass = hass
+        self._entry = entry
+        self._central = central
+        self._device_ids: dict[str, str] = {}
+
+    def start(self) -> Callable[[], None]:
+        """Follow new charge points and connectors; returns the undo."""
+        unsubscribers = [self._central.on_connector_added(self._connector_added)]
+
+        def stop() -> None:
+            for unsubscribe in unsubscribers:
+                unsubscribe()
+
+        self._unsubscribers = unsubscribers
+        return stop
+
+    def charge_point_device_id(self, charge_point_id: str) -> str:
+        """Device id of a charge point (registered when first seen)."""
+        return self._device_ids[charge_point_id]
+
+    def device_info(
+        self, charge_point: ChargePoint, connector_id: int
+    ) -> DeviceInfo | ChildDeviceInfo:
+        """The device an entity of this charge point or connector belongs to."""
+        charge_point_id = charge_point.charge_point_id
+        if connector_id == CHARGE_POINT_CONNECTOR_ID or not has_connector_devices(charge_point):
+            return DeviceInfo(identifiers={charge_point_identifier(charge_point_id)})
+        return self._connector_device_info(charge_point_id, connector_id)
+
+    def _connector_device_info(self, charge_point_id: str, connector_id: int) -> ChildDeviceInfo:
+        return ChildDeviceInfo(
+            identifiers={connector_identifier(charge_point_id, connector_id)},
+            parent_device_id=self._device_ids[charge_point_id],
+            translation_key="connector",
+            translation_placeholders={
+                "charge_point": charge_point_id,
+                "connector_id": str(connector_id),
+            },
+        )
+
+    @callback
+    def _connector_added(self, charge_point: ChargePoint, connector_id: int) -> None:
+        charge_point_id = charge_point.charge_point_id
+        if connector_id == CHARGE_POINT_CONNECTOR_ID:
+            self._register_charge_point(charge_point)
+            self._unsubscribers.append(
+                self._central.subscribe(
+                    charge_point_id, None, lambda: self._register_charge_point(charge_point)
+                )
+            )
+            return
+        if len(charge_point.outlet_ids) == 2 and connector_id == charge_point.outlet_ids[1]:
+            self._move_first_connector_to_own_device(charge_point)
+
+    @callback
+    def _register_charge_point(self, charge_point: ChargePoint) -> None:
+        """Create or refresh the charge point's device from its BootNotification."""
+        device = dr.async_get(self._hass).async_get_or_create(
+            config_entry_id=self._entry.entry_id,
+            identifiers={charge_point_identifier(charge_point.charge_point_id)},
+            name=charge_point.charge_point_id,
+            manufacturer=charge_point.vendor,
+            model=charge_point.model,
+            serial_number=charge_point.serial_number,
+            sw_version=charge_point.firmware_version,
+        )
+        self._device_ids[charge_point.charge_point_id] = device.id
+
+    @callback
+    def _move_first_connector_to_own_device(self, charge_point: ChargePoint) -> None:
+        """A second connector appeared: the first one gets its own device too.
+
+        Its entities keep their ids and history; only their device changes.
+        """
+        charge_point_id = charge_point.charge_point_id
+        first = charge_point.outlet_ids[0]
+        prefix = connector_unique_id_prefix(charge_point_id, first)
+        entity_registry = er.async_get(self._hass)
+        entries = [
+            entry
+            for entry in er.async_entries_for_device(
+                entity_registry, self._device_ids[charge_point_id], include_disabled_entities=True
+            )
+            if entry.unique_id.startswith(prefix)
+        ]
+        if not entries:
+            return
+        device = dr.async_get(self._hass).async_get_or_create_child(
+            config_entry_id=self._entry.entry_id,
+            **self._connector_device_info(charge_point_id, first),
+        )
+        for entry in entries:
+            entity_registry.async_update_entity(entry.entity_id, device_id=device.id)

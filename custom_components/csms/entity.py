@@ -1,0 +1,92 @@
+"""Base entity: one charge point or connector, updated when it changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .central import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
+
+if TYPE_CHECKING:
+    from . import CsmsRuntimeData
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsmsEntityDescription(EntityDescription):
+    """Which part of the model an entity shows."""
+
+    # True: one entity per charge point (fed by connector 0);
+    # False: one per connector.
+    charge_point_level: bool = False
+
+
+class CsmsEntity(Entity):
+    """An entity of a charge point or one of its connectors."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: CsmsEntityDescription
+
+    def __init__(
+        self,
+        runtime: CsmsRuntimeData,
+        charge_point: ChargePoint,
+        connector_id: int,
+        description: CsmsEntityDescription,
+    ) -> None:
+        """Describe the entity and the device it belongs to."""
+        self.entity_description = description
+        self._runtime = runtime
+        self._charge_point = charge_point
+        self._connector_id = connector_id
+        charge_point_id = charge_point.charge_point_id
+        if connector_id == CHARGE_POINT_CONNECTOR_ID:
+            self._attr_unique_id = f"{charge_point_id}_{description.key}"
+        else:
+            self._attr_unique_id = f"{charge_point_id}_{connector_id}_{description.key}"
+        self._attr_device_info = runtime.devices.device_info(charge_point, connector_id)
+
+    @property
+    def connector(self) -> Connector:
+        """The connector this entity shows (connector 0: the charge point)."""
+        return self._charge_point.connectors[self._connector_id]
+
+    @property
+    def available(self) -> bool:
+        """Entities follow the charger's connection."""
+        return self._charge_point.connected
+
+    async def async_added_to_hass(self) -> None:
+        """Write state whenever the charge point or connector changes."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self._runtime.central.subscribe(
+                self._charge_point.charge_point_id,
+                self._subscription_connector_id,
+                self.async_write_ha_state,
+            )
+        )
+
+    @property
+    def _subscription_connector_id(self) -> int | None:
+        """Which change notifications this entity needs."""
+        return self._connector_id
+
+
+def connector_entities[EntityT: CsmsEntity, DescriptionT: CsmsEntityDescription](
+    runtime: CsmsRuntimeData,
+    descriptions: tuple[DescriptionT, ...],
+    factory: Callable[[CsmsRuntimeData, ChargePoint, int, DescriptionT], EntityT],
+    charge_point: ChargePoint,
+    connector_id: int,
+) -> list[EntityT]:
+    """The entities of a newly seen charge point (connector 0) or connector."""
+    charge_point_level = connector_id == CHARGE_POINT_CONNECTOR_ID
+    return [
+        factory(runtime, charge_point, connector_id, description)
+        for description in descriptions
+        if description.charge_point_level == charge_point_level
+    ]

@@ -1,0 +1,146 @@
+"""Meter value rules: units, defaults, phases and the register guard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from custom_components.csms.central.metering import (
+    apply_samples,
+    parse_meter_values,
+    register_in,
+    to_base_unit,
+)
+from custom_components.csms.central.model import Connector, Transaction
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _meter_value(*sampled: dict[str, str], timestamp: str = "2026-11-21T12:00:00Z") -> list:
+    return [{"timestamp": timestamp, "sampled_value": list(sampled)}]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (1.5, "kWh", (1500.0, "Wh")),
+        (2.0, "kW", (2000.0, "W")),
+        (3.0, "kvarh", (3000.0, "varh")),
+        (7.0, "Wh", (7.0, "Wh")),
+        (16.0, "A", (16.0, "A")),
+        (212.0, "Fahrenheit", (100.0, "Celsius")),
+        (300.15, "K", (pytest.approx(27.0), "Celsius")),
+        (5.0, "", (5.0, "")),
+    ],
+)
+def test_units_convert_to_base_units(value: float, unit: str, expected: tuple) -> None:
+    assert to_base_unit(value, unit) == expected
+
+
+def test_defaults_quirks_and_unreadable_values() -> None:
+    samples = parse_meter_values(
+        _meter_value(
+            {"value": "12.5"},  # no measurand, no unit: the Wh register
+            {"value": "31", "measurand": "Temperature", "unit": "Celcius"},
+            {"value": "abc", "measurand": "Power.Active.Import"},
+            {"value": "00ff", "format": "SignedData"},
+            {"measurand": "SoC"},
+        ),
+        fallback_time=NOW,
+    )
+    assert [(s.measurand, s.value, s.unit, s.context) for s in samples] == [
+        ("Energy.Active.Import.Register", 12.5, "Wh", "Sample.Periodic"),
+        ("Temperature", 31.0, "Celsius", "Sample.Periodic"),
+    ]
+    assert samples[0].timestamp == NOW
+
+
+def test_unreadable_timestamp_falls_back() -> None:
+    samples = parse_meter_values(
+        _meter_value({"value": "1"}, timestamp="yesterday"), fallback_time=NOW
+    )
+    assert samples[0].timestamp == NOW
+
+
+def test_apply_samples_reads_totals_and_phases() -> None:
+    connector = Connector(1)
+    samples = parse_meter_values(
+        _meter_value(
+            {"value": "7.5", "measurand": "Energy.Active.Import.Register", "unit": "kWh"},
+            {"value": "3680", "measurand": "Power.Active.Import", "phase": "L1"},
+            {"value": "3680", "measurand": "Power.Active.Import", "phase": "L2"},
+            {"value": "16", "measurand": "Current.Import", "phase": "L1"},
+            {"value": "230", "measurand": "Voltage", "phase": "L1-N"},
+            {"value": "55", "measurand": "SoC", "unit": "Percent", "location": "EV"},
+            {"value": "99", "measurand": "Power.Active.Import", "location": "EV"},
+        ),
+        fallback_time=NOW,
+    )
+    assert apply_samples(connector, samples)
+    assert connector.energy_register_wh == 7500.0
+    assert connector.power_w == 7360.0
+    assert connector.current_a == {"L1": 16.0}
+    assert connector.voltage_v == {"L1-N": 230.0}
+    assert connector.soc_percent == 55.0
+    assert connector.measured_at == NOW
+    assert not apply_samples(connector, [])
+
+
+def test_total_prefers_the_chargers_own_total_and_skips_neutral() -> None:
+    connector = Connector(1)
+    samples = parse_meter_values(
+        _meter_value(
+            {"value": "5", "measurand": "Power.Active.Import", "phase": "N"},
+            {"value": "1000", "measurand": "Power.Active.Import", "phase": "L1-N"},
+            {"value": "1000", "measurand": "Power.Active.Import", "phase": "L1"},
+            {"value": "2000", "measurand": "Power.Active.Import", "phase": "L2"},
+        ),
+        fallback_time=NOW,
+    )
+    apply_samples(connector, samples)
+    assert connector.power_w == 3000.0
+    apply_samples(
+        connector,
+        parse_meter_values(
+            _meter_value(
+                {"value": "4200", "measurand": "Power.Active.Import", "phase": "L1"},
+                {"value": "4100", "measurand": "Power.Active.Import"},
+            ),
+            fallback_time=NOW,
+        ),
+    )
+    assert connector.power_w == 4100.0
+
+
+def test_register_never_runs_backwards_during_a_transaction() -> None:
+    connector = Connector(1, energy_register_wh=5000.0)
+    connector.transaction = Transaction(
+        transaction_id=1, connector_id=1, id_tag="T", meter_start_wh=4000, started_at=NOW
+    )
+    zero = parse_meter_values(_meter_value({"value": "0"}), fallback_time=NOW)
+    apply_samples(connector, zero)
+    assert connector.energy_register_wh == 5000.0
+    # Outside a transaction a lower reading is taken (a meter replacement).
+    connector.transaction = None
+    apply_samples(connector, zero)
+    assert connector.energy_register_wh == 0.0
+
+
+def test_register_in_picks_context_and_newest_reading() -> None:
+    samples = parse_meter_values(
+        [
+            {
+                "timestamp": "2026-11-21T11:00:00Z",
+                "sampled_value": [{"value": "100", "context": "Transaction.Begin"}],
+            },
+            {
+                "timestamp": "2026-11-21T12:00:00Z",
+                "sampled_value": [{"value": "900", "context": "Transaction.End"}],
+            },
+        ],
+        fallback_time=NOW,
+    )
+    assert register_in(samples, "Transaction.Begin") == 100.0
+    assert register_in(samples) == 900.0
+    assert register_in(samples, "Sample.Clock") is None

@@ -1,0 +1,109 @@
+"""Fixtures: a real csms server inside a test Home Assistant, real charge points."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Generator
+import logging
+from typing import Any
+
+import pytest
+import pytest_socket
+
+# Imported before Home Assistant loads integrations (pytest-homeassistant-custom-component).
+import custom_components.csms  # noqa: F401
+from custom_components.csms.const import DOMAIN
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from simulator import SimulatedChargePoint
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom_components/ in every test."""
+
+
+@pytest.fixture(autouse=True)
+def loopback_sockets() -> Generator[None]:
+    """Real sockets, to 127.0.0.1 only: chargers connect to the real server."""
+    pytest_socket.enable_socket()
+    pytest_socket.socket_allow_hosts(["127.0.0.1"])
+    yield
+    pytest_socket.disable_socket(allow_unix_socket=True)
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_api(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail when Home Assistant reports our use of a deprecated API."""
+    yield
+    reports = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if record.levelno >= logging.WARNING
+        and "custom integration 'csms'" in record.getMessage()
+    ]
+    assert not reports, reports
+
+
+def server_config_entry(port: int = 0, **data: Any) -> MockConfigEntry:
+    """A server entry on 127.0.0.1 (port 0: the system picks a free one)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"OCPP server on port {port}",
+        unique_id=str(port),
+        data={CONF_HOST: "127.0.0.1", CONF_PORT: port, **data},
+    )
+
+
+@pytest.fixture
+async def server_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """A running server."""
+    entry = server_config_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def server_url(entry: MockConfigEntry) -> str:
+    """The websocket URL chargers use for a running server entry."""
+    return f"ws://127.0.0.1:{entry.runtime_data.server.port}"
+
+
+@pytest.fixture
+async def charge_points() -> AsyncGenerator[list[SimulatedChargePoint]]:
+    """Collects simulated charge points and disconnects them after the test."""
+    created: list[SimulatedChargePoint] = []
+    yield created
+    for charge_point in created:
+        await charge_point.disconnect()
+
+
+@pytest.fixture
+async def connect(
+    hass: HomeAssistant,
+    server_entry: MockConfigEntry,
+    charge_points: list[SimulatedChargePoint],
+) -> Any:
+    """Connect (and boot) a simulated charge point to the running server."""
+
+    async def _connect(
+        charge_point_id: str = "CP001", *, connectors: int = 1, **kwargs: Any
+    ) -> SimulatedChargePoint:
+        charge_point = SimulatedChargePoint(charge_point_id, connectors=connectors)
+        charge_points.append(charge_point)
+        await charge_point.connect(server_url(server_entry), **kwargs)
+        await hass.async_block_till_done()
+        return charge_point
+
+    return _connect
+
+
+async def wait_for(condition: Any, *, attempts: int = 200) -> None:
+    """Let the event loop run until ``condition()`` holds (at most ~2 s)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")

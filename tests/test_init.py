@@ -1,0 +1,145 @@
+"""Entry lifecycle: setup, unload, reload, restarts with chargers connected."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from custom_components.csms.const import DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from simulator import SimulatedChargePoint
+
+from .conftest import server_config_entry, server_url, wait_for
+from .test_charging import state
+from .test_config_flow import free_port
+
+
+async def test_port_taken_retries_setup(hass: HomeAssistant) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        entry = server_config_entry(port=blocker.getsockname()[1])
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert "Cannot listen for chargers on 127.0.0.1" in (entry.reason or "")
+
+
+async def test_unload_closes_every_connection_and_reload_brings_them_back(
+    hass: HomeAssistant, charge_points: list[SimulatedChargePoint]
+) -> None:
+    entry = server_config_entry(port=free_port())
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    url = server_url(entry)
+    first = SimulatedChargePoint("CP001")
+    second = SimulatedChargePoint("CP002", connectors=2)
+    charge_points.extend([first, second])
+    for charge_point in charge_points:
+        await charge_point.connect(url)
+    await hass.async_block_till_done()
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    for charge_point in charge_points:
+        await charge_point.wait_closed()
+    # The port is free again.
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", entry.data["port"]))
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # Known chargers have their entities right away, unavailable until they connect.
+    assert state(hass, "sensor", "CP002_2_status") == "unavailable"
+    for charge_point in charge_points:
+        await charge_point.connect(url)
+    await hass.async_block_till_done()
+    assert state(hass, "sensor", "CP002_2_status") == "available"
+    assert state(hass, "binary_sensor", "CP001_connected") == "on"
+
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    for charge_point in charge_points:
+        await charge_point.wait_closed()
+        await charge_point.connect(url)
+    await hass.async_block_till_done()
+    assert state(hass, "binary_sensor", "CP002_connected") == "on"
+
+
+async def test_restart_in_the_middle_of_a_transaction(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    charge_points: list[SimulatedChargePoint],
+) -> None:
+    entry = server_config_entry(port=free_port())
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    url = server_url(entry)
+    charge_point = SimulatedChargePoint("CP001")
+    charge_points.append(charge_point)
+    await charge_point.connect(url)
+    meter_start = charge_point.meters[1].register_wh
+    transaction_id = await charge_point.start_transaction(1, "TAG1")
+    await charge_point.send_meter_values(1, seconds=900, power_w=11000)
+
+    # Home Assistant goes down: the server stops, the state is written.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await charge_point.wait_closed()
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
+    (saved_charge_point,) = stored["charge_points"]
+    (saved_transaction,) = saved_charge_point["transactions"]
+    assert saved_transaction["transaction_id"] == transaction_id
+    assert saved_transaction["meter_start_wh"] == meter_start
+
+    # Meanwhile the charger keeps charging offline.
+    charge_point.meters[1].advance(900)
+    meter_stop = charge_point.meters[1].register_wh
+
+    # Back up: a fresh central system restored from storage.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await charge_point.connect(url)
+    await charge_point.stop_transaction(1, reason="Local")
+    await hass.async_block_till_done()
+
+    central = entry.runtime_data.central
+    connector = central.charge_points["CP001"].connectors[1]
+    assert connector.transaction is None
+    finished = connector.last_transaction
+    assert finished is not None
+    assert finished.transaction_id == transaction_id
+    assert finished.energy_wh == meter_stop - meter_start
+    assert float(state(hass, "sensor", "CP001_1_energy")) == meter_stop / 1000
+
+    # New transactions never reuse an id handed out before the restart.
+    assert await charge_point.start_transaction(1, "TAG1") > transaction_id
+
+
+async def test_stop_for_a_transaction_never_seen_is_accepted(
+    hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
+) -> None:
+    charge_point = await connect("CP001")
+    response = await charge_point.call_raw(
+        "StopTransaction",
+        {
+            "transactionId": 987654,
+            "meterStop": 5000,
+            "timestamp": "2026-11-21T10:00:00Z",
+            "idTag": "LOST",
+            "transactionData": [
+                {
+                    "timestamp": "2026-11-21T09:00:00Z",
+                    "sampledValue": [{"value": "1200", "context": "Transaction.Begin"}],
+                }
+            ],
+        },
+    )
+    assert response == {"idTagInfo": {"status": "Accepted"}}
+    await wait_for(lambda: server_entry.runtime_data.central.charge_points["CP001"].connectors[1].last_transaction is not None)
+    finished = server_entry.runtime_data.central.charge_points["CP001"].connectors[1].last_transaction
+    assert finished.transaction_id == 987654
+    assert finished.energy_wh == 3800
