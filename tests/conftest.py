@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 import pytest_socket
 
 # Imported before Home Assistant loads integrations (pytest-homeassistant-custom-component).
 import custom_components.csms  # noqa: F401
 from custom_components.csms.const import DOMAIN
-from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-from simulator import SimulatedChargePoint
+
+if TYPE_CHECKING:
+    from simulator import SimulatedChargePoint
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +42,7 @@ def no_deprecated_api(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     reports = [
         record.getMessage()
         for record in caplog.get_records("call")
-        if record.levelno >= logging.WARNING
-        and "custom integration 'csms'" in record.getMessage()
+        if record.levelno >= logging.WARNING and "custom integration 'csms'" in record.getMessage()
     ]
     assert not reports, reports
 
@@ -91,6 +92,8 @@ async def connect(
     async def _connect(
         charge_point_id: str = "CP001", *, connectors: int = 1, **kwargs: Any
     ) -> SimulatedChargePoint:
+        from simulator import SimulatedChargePoint  # noqa: PLC0415
+
         charge_point = SimulatedChargePoint(charge_point_id, connectors=connectors)
         charge_points.append(charge_point)
         await charge_point.connect(server_url(server_entry), **kwargs)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from custom_components.csms.const import DOMAIN
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.csms.const import DOMAIN
+
+from .conftest import wait_for
 
 
 def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
@@ -30,7 +33,9 @@ async def test_full_session_moves_the_entities(
 ) -> None:
     charge_point = await connect("CP001")
 
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP001")})
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, "CP001"), server_entry.entry_id
+    )
     assert device is not None
     assert device.manufacturer == charge_point.vendor
     assert device.model == charge_point.model
@@ -107,11 +112,13 @@ async def test_two_chargers_and_a_two_connector_charger(
     single = await connect("SINGLE")
     double = await connect("DOUBLE", connectors=2)
     registry = dr.async_get(hass)
-    parent = registry.async_get_device(identifiers={(DOMAIN, "DOUBLE")})
+    parent = registry.async_get_device_by_identifier((DOMAIN, "DOUBLE"), server_entry.entry_id)
     assert parent is not None
 
     for connector_id in (1, 2):
-        child = registry.async_get_device(identifiers={(DOMAIN, f"DOUBLE_connector_{connector_id}")})
+        child = registry.async_get_child_device_by_identifier(
+            (DOMAIN, f"DOUBLE_connector_{connector_id}"), server_entry.entry_id
+        )
         assert child is not None
         assert child.parent_device_id == parent.id
         assert child.name == f"DOUBLE connector {connector_id}"
@@ -120,7 +127,12 @@ async def test_two_chargers_and_a_two_connector_charger(
         )
         assert entry is not None
         assert entry.device_id == child.id
-    assert registry.async_get_device(identifiers={(DOMAIN, "SINGLE_connector_1")}) is None
+    assert (
+        registry.async_get_child_device_by_identifier(
+            (DOMAIN, "SINGLE_connector_1"), server_entry.entry_id
+        )
+        is None
+    )
 
     # Three sessions at once, each with its own meter.
     await single.start_transaction(1, "A")
@@ -147,17 +159,19 @@ async def test_two_chargers_and_a_two_connector_charger(
 
 
 async def test_second_connector_appearing_later_moves_the_first(
-    hass: HomeAssistant, connect: Any
+    hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
 ) -> None:
     charge_point = await connect("LATE")
     status_id = entity_id(hass, "sensor", "LATE_1_status")
     registry = dr.async_get(hass)
-    parent = registry.async_get_device(identifiers={(DOMAIN, "LATE")})
+    parent = registry.async_get_device_by_identifier((DOMAIN, "LATE"), server_entry.entry_id)
     assert parent is not None
     await charge_point.status(2, "Available")
     await hass.async_block_till_done()
 
-    first = registry.async_get_device(identifiers={(DOMAIN, "LATE_connector_1")})
+    first = registry.async_get_child_device_by_identifier(
+        (DOMAIN, "LATE_connector_1"), server_entry.entry_id
+    )
     assert first is not None
     assert first.parent_device_id == parent.id
     entry = er.async_get(hass).async_get(status_id)
@@ -171,11 +185,7 @@ async def test_entities_follow_the_connection(
 ) -> None:
     charge_point = await connect("CP001")
     await charge_point.disconnect()
-    await hass.async_block_till_done()
-    for _ in range(50):
-        if not server_entry.runtime_data.central.charge_points["CP001"].connected:
-            break
-        await charge_point.wait_closed()
+    await wait_for(lambda: not server_entry.runtime_data.central.charge_points["CP001"].connected)
     await hass.async_block_till_done()
     assert state(hass, "binary_sensor", "CP001_connected") == "off"
     for unique_id in ("CP001_charge_point_status", "CP001_1_status", "CP001_1_energy"):

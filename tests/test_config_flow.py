@@ -7,14 +7,14 @@ import errno
 import socket
 from unittest.mock import patch
 
-import pytest
-
-from custom_components.csms.const import DOMAIN
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.csms.const import DOMAIN
 
 from .conftest import server_config_entry
 
@@ -59,9 +59,7 @@ async def test_user_step_creates_a_server(hass: HomeAssistant) -> None:
     ("bind_errno", "error"),
     [(errno.EACCES, "port_forbidden"), (errno.EADDRNOTAVAIL, "cannot_bind")],
 )
-async def test_bind_errors_then_recover(
-    hass: HomeAssistant, bind_errno: int, error: str
-) -> None:
+async def test_bind_errors_then_recover(hass: HomeAssistant, bind_errno: int, error: str) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     with patch.object(socket.socket, "bind", side_effect=OSError(bind_errno, "nope")):
         result = await hass.config_entries.flow.async_configure(
@@ -112,7 +110,7 @@ async def test_second_server_on_the_same_port_aborts(hass: HomeAssistant) -> Non
 
 
 async def test_reconfigure_moves_the_server(hass: HomeAssistant, occupied_port: int) -> None:
-    entry = server_config_entry()
+    entry = server_config_entry(port=free_port())
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
 
@@ -127,7 +125,7 @@ async def test_reconfigure_moves_the_server(hass: HomeAssistant, occupied_port: 
 
     # Same port, other host: the running server holds the port, only the host is checked.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "not-an-ip", CONF_PORT: 0}
+        result["flow_id"], {CONF_HOST: "not-an-ip", CONF_PORT: entry.data[CONF_PORT]}
     )
     assert result["errors"] == {"base": "invalid_host"}
 
@@ -145,12 +143,12 @@ async def test_reconfigure_moves_the_server(hass: HomeAssistant, occupied_port: 
 
 
 async def test_reconfigure_keeps_the_port(hass: HomeAssistant) -> None:
-    entry = server_config_entry()
+    entry = server_config_entry(port=free_port())
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: "0.0.0.0", CONF_PORT: 0}
+        result["flow_id"], {CONF_HOST: "0.0.0.0", CONF_PORT: entry.data[CONF_PORT]}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from custom_components.csms.const import DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.csms.const import DOMAIN
 from simulator import SimulatedChargePoint
 
-from .conftest import server_config_entry, server_url, wait_for
+from .conftest import server_config_entry, server_url
 from .test_charging import state
 from .test_config_flow import free_port
 
@@ -139,7 +140,8 @@ async def test_stop_for_a_transaction_never_seen_is_accepted(
         },
     )
     assert response == {"idTagInfo": {"status": "Accepted"}}
-    await wait_for(lambda: server_entry.runtime_data.central.charge_points["CP001"].connectors[1].last_transaction is not None)
-    finished = server_entry.runtime_data.central.charge_points["CP001"].connectors[1].last_transaction
+    connector = server_entry.runtime_data.central.charge_points["CP001"].connectors[1]
+    finished = connector.last_transaction
+    assert finished is not None
     assert finished.transaction_id == 987654
     assert finished.energy_wh == 3800

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
-
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-import pytest
 
 from .conftest import server_url
 
@@ -61,9 +60,7 @@ async def test_malformed_frames_get_a_call_error_and_the_connection_stays(
     assert response.current_time
 
 
-async def test_bad_frame_does_not_disturb_other_chargers(
-    hass: HomeAssistant, connect: Any
-) -> None:
+async def test_bad_frame_does_not_disturb_other_chargers(hass: HomeAssistant, connect: Any) -> None:
     noisy = await connect("NOISY")
     quiet = await connect("QUIET")
     await quiet.plug_in(1)
@@ -73,7 +70,8 @@ async def test_bad_frame_does_not_disturb_other_chargers(
         await noisy.next_frame(timeout=5)
     await quiet.send_meter_values(1, seconds=60)
     await quiet.stop_transaction(1)
-    assert quiet.connected and noisy.connected
+    assert quiet.connected
+    assert noisy.connected
     assert transaction_id > 0
     assert hass.states.get("binary_sensor.quiet_connected").state == "on"
 

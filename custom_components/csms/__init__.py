@@ -33,7 +33,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
     """Start the OCPP server of this entry."""
     central = CentralSystem(HomeAssistantStateStore(hass, entry.entry_id))
     await central.async_load()
+    devices = DeviceManager(hass, entry, central)
     server = OcppServer(central, host=entry.data[CONF_HOST], port=entry.data[CONF_PORT])
+    entry.runtime_data = CsmsRuntimeData(central=central, server=server, devices=devices)
+    entry.async_on_unload(devices.start())
     try:
         await server.start()
     except OSError as err:
@@ -46,10 +49,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
                 "error": err.strerror or str(err),
             },
         ) from err
-
-    devices = DeviceManager(hass, entry, central)
-    entry.runtime_data = CsmsRuntimeData(central=central, server=server, devices=devices)
-    entry.async_on_unload(devices.start())
 
     async def _stop_server(_: Event | None = None) -> None:
         await server.stop()

@@ -45,17 +45,16 @@ class DeviceManager:
         self._entry = entry
         self._central = central
         self._device_ids: dict[str, str] = {}
+        self._unsubscribers: list[Callable[[], None]] = []
 
     def start(self) -> Callable[[], None]:
         """Follow new charge points and connectors; returns the undo."""
-        unsubscribers = [self._central.on_connector_added(self._connector_added)]
+        self._unsubscribers.append(self._central.on_connector_added(self._connector_added))
+        return self._stop
 
-        def stop() -> None:
-            for unsubscribe in unsubscribers:
-                unsubscribe()
-
-        self._unsubscribers = unsubscribers
-        return stop
+    def _stop(self) -> None:
+        while self._unsubscribers:
+            self._unsubscribers.pop()()
 
     def charge_point_device_id(self, charge_point_id: str) -> str:
         """Device id of a charge point (registered when first seen)."""
