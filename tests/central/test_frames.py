@@ -44,7 +44,7 @@ def test_parses_the_three_message_types() -> None:
         ('{"a": 1}', "-1"),
         ("[]", "-1"),
         ("[2]", "-1"),
-        ("[2, 17, \"Heartbeat\", {}]", "-1"),
+        ('[2, 17, "Heartbeat", {}]', "-1"),
         (json.dumps([2, "x" * 37, "Heartbeat", {}]), "-1"),
         ('[2,"id1","Heartbeat"]', "id1"),
         ('[2,"id2","Heartbeat",[]]', "id2"),
@@ -73,8 +73,7 @@ def test_unknown_and_unsupported_actions_follow_ocpp_j_16() -> None:
 def test_ocpp_20_error_names_become_16_names() -> None:
     assert as_ocpp16_error(FormatViolationError()).code == "FormationViolation"
     assert (
-        as_ocpp16_error(OccurrenceConstraintViolationError()).code
-        == "OccurenceConstraintViolation"
+        as_ocpp16_error(OccurrenceConstraintViolationError()).code == "OccurenceConstraintViolation"
     )
     protocol_error = ProtocolError()
     assert as_ocpp16_error(protocol_error) is protocol_error
