@@ -121,7 +121,10 @@ async def test_two_chargers_and_a_two_connector_charger(
         )
         assert child is not None
         assert child.parent_device_id == parent.id
-        assert child.name == f"DOUBLE connector {connector_id}"
+        assert child.name == f"Connector {connector_id}"
+        assert entity_id(hass, "sensor", f"DOUBLE_{connector_id}_status") == (
+            f"sensor.double_connector_{connector_id}_status"
+        )
         entry = er.async_get(hass).async_get(
             entity_id(hass, "sensor", f"DOUBLE_{connector_id}_status")
         )
@@ -162,7 +165,10 @@ async def test_second_connector_appearing_later_moves_the_first(
     hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
 ) -> None:
     charge_point = await connect("LATE")
-    status_id = entity_id(hass, "sensor", "LATE_1_status")
+    assert entity_id(hass, "sensor", "LATE_1_status") == "sensor.late_status"
+    er.async_get(hass).async_update_entity(
+        entity_id(hass, "sensor", "LATE_1_power"), new_entity_id="sensor.my_wallbox_power"
+    )
     registry = dr.async_get(hass)
     parent = registry.async_get_device_by_identifier((DOMAIN, "LATE"), server_entry.entry_id)
     assert parent is not None
@@ -174,9 +180,15 @@ async def test_second_connector_appearing_later_moves_the_first(
     )
     assert first is not None
     assert first.parent_device_id == parent.id
-    entry = er.async_get(hass).async_get(status_id)
-    assert entry is not None
-    assert entry.device_id == first.id
+    # Moved to the connector's device; generated entity ids follow, the user's stay.
+    status_id = entity_id(hass, "sensor", "LATE_1_status")
+    assert status_id == "sensor.late_connector_1_status"
+    assert entity_id(hass, "sensor", "LATE_1_power") == "sensor.my_wallbox_power"
+    for unique_id in ("LATE_1_status", "LATE_1_power", "LATE_1_energy"):
+        entry = er.async_get(hass).async_get(entity_id(hass, "sensor", unique_id))
+        assert entry is not None
+        assert entry.device_id == first.id
+    assert state(hass, "sensor", "LATE_1_status") == "available"
     assert state(hass, "sensor", "LATE_2_status") == "available"
 
 

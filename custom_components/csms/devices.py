@@ -74,10 +74,7 @@ class DeviceManager:
             identifiers={connector_identifier(charge_point_id, connector_id)},
             parent_device_id=self._device_ids[charge_point_id],
             translation_key="connector",
-            translation_placeholders={
-                "charge_point": charge_point_id,
-                "connector_id": str(connector_id),
-            },
+            translation_placeholders={"connector_id": str(connector_id)},
         )
 
     @callback
@@ -112,7 +109,8 @@ class DeviceManager:
     def _move_first_connector_to_own_device(self, charge_point: ChargePoint) -> None:
         """A second connector appeared: the first one gets its own device too.
 
-        Its entities keep their ids and history; only their device changes.
+        Its entities keep their unique ids and history; only their device
+        (and, unless the user renamed them, their entity ids) change.
         """
         charge_point_id = charge_point.charge_point_id
         first = charge_point.outlet_ids[0]
@@ -132,4 +130,11 @@ class DeviceManager:
             **self._connector_device_info(charge_point_id, first),
         )
         for entry in entries:
-            entity_registry.async_update_entity(entry.entity_id, device_id=device.id)
+            # An entity id the user has not changed follows the new device name.
+            generated = entity_registry.async_regenerate_entity_id(entry) == entry.entity_id
+            moved = entity_registry.async_update_entity(entry.entity_id, device_id=device.id)
+            if generated:
+                entity_registry.async_update_entity(
+                    moved.entity_id,
+                    new_entity_id=entity_registry.async_regenerate_entity_id(moved),
+                )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .central import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
@@ -47,7 +48,13 @@ class CsmsEntity(Entity):
             self._attr_unique_id = f"{charge_point_id}_{description.key}"
         else:
             self._attr_unique_id = f"{charge_point_id}_{connector_id}_{description.key}"
-        self._attr_device_info = runtime.devices.device_info(charge_point, connector_id)
+
+    @property
+    def device_info(self) -> DeviceInfo | ChildDeviceInfo:
+        """The charge point, or the connector once there are several."""
+        # Asked again when the entity is re-added after its connector moved
+        # to a device of its own.
+        return self._runtime.devices.device_info(self._charge_point, self._connector_id)
 
     @property
     def connector(self) -> Connector:
@@ -65,15 +72,10 @@ class CsmsEntity(Entity):
         self.async_on_remove(
             self._runtime.central.subscribe(
                 self._charge_point.charge_point_id,
-                self._subscription_connector_id,
+                self._connector_id,
                 self.async_write_ha_state,
             )
         )
-
-    @property
-    def _subscription_connector_id(self) -> int | None:
-        """Which change notifications this entity needs."""
-        return self._connector_id
 
 
 def connector_entities[EntityT: CsmsEntity, DescriptionT: CsmsEntityDescription](
