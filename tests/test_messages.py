@@ -109,8 +109,9 @@ async def test_late_meter_values_of_an_earlier_transaction(
         },
     )
     assert stop == {}
-    # Stopping the old one leaves the running one alone.
+    # Stopping the old one leaves the running one, and the register, alone.
     assert model.connectors[1].transaction is model.transactions[new["transactionId"]]
+    assert model.connectors[1].energy_register_wh == 9000
     assert model.connectors[1].last_transaction is not None
     assert model.connectors[1].last_transaction.energy_wh == 4000
 
@@ -141,3 +142,27 @@ async def test_removing_the_entry_forgets_its_state(
     await hass.config_entries.async_remove(server_entry.entry_id)
     await hass.async_block_till_done()
     assert f"{DOMAIN}.{server_entry.entry_id}" not in hass_storage
+
+
+async def test_stray_answers_are_dropped(server_entry: MockConfigEntry, connect: Any) -> None:
+    charge_point = await connect()
+    await charge_point.send_raw('[3,"nobody-asked",{}]')
+    await charge_point.send_raw('[4,"nobody-asked","GenericError","",{}]')
+    assert await charge_point.call_raw("Heartbeat", {})
+    connection = server_entry.runtime_data.server.connections["CP001"]
+    assert connection._response_queue.empty()
+
+
+async def test_unexpected_failure_outside_a_handler_is_an_internal_error(
+    connect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charge_point = await connect()
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr("custom_components.csms.central.connection.validate_call", broken)
+    with pytest.raises(InternalError):
+        await charge_point.call_raw("Heartbeat", {})
+    monkeypatch.undo()
+    assert await charge_point.call_raw("Heartbeat", {})

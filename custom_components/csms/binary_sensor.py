@@ -11,12 +11,12 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import CsmsConfigEntry
 from .central import ChargePoint
-from .entity import CsmsEntity, CsmsEntityDescription, connector_entities
+from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
 
 # Push updates: no polling to limit.
 PARALLEL_UPDATES = 0
@@ -50,17 +50,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add binary sensors for every charge point, now and later."""
-    runtime = entry.runtime_data
-
-    @callback
-    def add_connector(charge_point: ChargePoint, connector_id: int) -> None:
-        async_add_entities(
-            connector_entities(
-                runtime, BINARY_SENSORS, CsmsBinarySensor, charge_point, connector_id
-            )
-        )
-
-    entry.async_on_unload(runtime.central.on_connector_added(add_connector))
+    async_add_entities_per_connector(entry, async_add_entities, BINARY_SENSORS, CsmsBinarySensor)
 
 
 class CsmsBinarySensor(CsmsEntity, BinarySensorEntity):

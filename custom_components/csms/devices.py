@@ -56,10 +56,6 @@ class DeviceManager:
         while self._unsubscribers:
             self._unsubscribers.pop()()
 
-    def charge_point_device_id(self, charge_point_id: str) -> str:
-        """Device id of a charge point (registered when first seen)."""
-        return self._device_ids[charge_point_id]
-
     def device_info(
         self, charge_point: ChargePoint, connector_id: int
     ) -> DeviceInfo | ChildDeviceInfo:

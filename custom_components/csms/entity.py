@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .central import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
 
 if TYPE_CHECKING:
-    from . import CsmsRuntimeData
+    from . import CsmsConfigEntry, CsmsRuntimeData
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,17 +80,28 @@ class CsmsEntity(Entity):
         )
 
 
-def connector_entities[EntityT: CsmsEntity, DescriptionT: CsmsEntityDescription](
-    runtime: CsmsRuntimeData,
+def async_add_entities_per_connector[DescriptionT: CsmsEntityDescription](
+    entry: CsmsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
     descriptions: tuple[DescriptionT, ...],
-    factory: Callable[[CsmsRuntimeData, ChargePoint, int, DescriptionT], EntityT],
-    charge_point: ChargePoint,
-    connector_id: int,
-) -> list[EntityT]:
-    """The entities of a newly seen charge point (connector 0) or connector."""
-    charge_point_level = connector_id == CHARGE_POINT_CONNECTOR_ID
-    return [
-        factory(runtime, charge_point, connector_id, description)
-        for description in descriptions
-        if description.charge_point_level == charge_point_level
-    ]
+    factory: Callable[[CsmsRuntimeData, ChargePoint, int, DescriptionT], CsmsEntity],
+) -> None:
+    """Add a platform's entities for every charge point and connector, now and later.
+
+    Descriptions marked ``charge_point_level`` make one entity per charge
+    point (fed by connector 0), the others one per connector.
+    """
+    runtime = entry.runtime_data
+
+    @callback
+    def add(charge_point: ChargePoint, connector_id: int) -> None:
+        charge_point_level = connector_id == CHARGE_POINT_CONNECTOR_ID
+        async_add_entities(
+            [
+                factory(runtime, charge_point, connector_id, description)
+                for description in descriptions
+                if description.charge_point_level == charge_point_level
+            ]
+        )
+
+    entry.async_on_unload(runtime.central.on_connector_added(add))

@@ -12,14 +12,14 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import UnitOfEnergy, UnitOfPower
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointStatus
 
 from . import CsmsConfigEntry
-from .central import ChargePoint, Connector
-from .entity import CsmsEntity, CsmsEntityDescription, connector_entities
+from .central import Connector
+from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
 
 # Push updates: no polling to limit.
 PARALLEL_UPDATES = 0
@@ -89,15 +89,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add sensors for every charge point and connector, now and later."""
-    runtime = entry.runtime_data
-
-    @callback
-    def add_connector(charge_point: ChargePoint, connector_id: int) -> None:
-        async_add_entities(
-            connector_entities(runtime, SENSORS, CsmsSensor, charge_point, connector_id)
-        )
-
-    entry.async_on_unload(runtime.central.on_connector_added(add_connector))
+    async_add_entities_per_connector(entry, async_add_entities, SENSORS, CsmsSensor)
 
 
 class CsmsSensor(CsmsEntity, SensorEntity):

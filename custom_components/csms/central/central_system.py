@@ -260,7 +260,9 @@ class CentralSystem:
             connector.transaction = None
             connector.power_w = 0.0
         connector.last_transaction = transaction
-        if connector.transaction is None or meter_stop_wh >= (connector.energy_register_wh or 0):
+        # A StopTransaction delivered late (the charger was offline) must not
+        # pull the register back below newer readings.
+        if meter_stop_wh >= (connector.energy_register_wh or 0):
             connector.energy_register_wh = float(meter_stop_wh)
         _LOGGER.info(
             "%s: transaction %s stopped (%s), %.0f Wh",

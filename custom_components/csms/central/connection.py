@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .central_system import CentralSystem
 
 _LOGGER = logging.getLogger(__name__)
+_TRAFFIC_LOGGER = logging.getLogger(f"{__package__}.traffic")
 
 
 def handles(action: Action) -> Any:
@@ -55,7 +56,9 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
             charge_point.charge_point_id,
             websocket,
             response_timeout=response_timeout,
-            logger=_LOGGER,
+            # The ocpp package logs every frame at info level: keep that
+            # apart so it can be switched on alone.
+            logger=_TRAFFIC_LOGGER,
         )
         self.charge_point = charge_point
         self.websocket = websocket
@@ -76,7 +79,12 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
             await self._send(err.call_error().to_json())
             return
         if isinstance(message, CallResult | CallError):
-            self._response_queue.put_nowait(message)
+            # Only an answer to a call of ours in flight is kept; stray ones
+            # would pile up in the ocpp package's response queue.
+            if self._call_lock.locked():
+                self._response_queue.put_nowait(message)
+            else:
+                _LOGGER.debug("%s: ignoring answer to no pending call: %.200r", self.id, raw_msg)
             return
         await self._answer_call(message)
 

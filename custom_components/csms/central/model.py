@@ -131,11 +131,6 @@ class ChargePoint:
     transactions: dict[int, Transaction] = field(default_factory=dict)
 
     @property
-    def status_connector(self) -> Connector:
-        """Connector 0: the status of the charge point as a whole."""
-        return self.connector(CHARGE_POINT_CONNECTOR_ID)
-
-    @property
     def outlet_ids(self) -> list[int]:
         """The ids of the real connectors (without connector 0), sorted."""
         return sorted(cid for cid in self.connectors if cid != CHARGE_POINT_CONNECTOR_ID)
