@@ -41,19 +41,20 @@ def no_deprecated_api(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     yield
     reports = [
         record.getMessage()
-        for record in caplog.get_records("call")
+        for phase in ("setup", "call", "teardown")
+        for record in caplog.get_records(phase)
         if record.levelno >= logging.WARNING and "custom integration 'csms'" in record.getMessage()
     ]
     assert not reports, reports
 
 
-def server_config_entry(port: int = 0, **data: Any) -> MockConfigEntry:
-    """A server entry on 127.0.0.1 (port 0: the system picks a free one)."""
+def server_config_entry(port: int = 0, host: str = "127.0.0.1") -> MockConfigEntry:
+    """A server entry (port 0: the system picks a free one)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"OCPP server on port {port}",
         unique_id=str(port),
-        data={CONF_HOST: "127.0.0.1", CONF_PORT: port, **data},
+        data={CONF_HOST: host, CONF_PORT: port},
     )
 
 

@@ -209,3 +209,35 @@ async def test_entities_follow_the_connection(
     assert state(hass, "binary_sensor", "CP001_connected") == "on"
     assert state(hass, "sensor", "CP001_1_status") == "available"
     assert state(hass, "sensor", "CP001_1_power") == STATE_UNKNOWN
+
+
+async def test_connectors_announced_out_of_order(
+    hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
+) -> None:
+    charge_point = await connect("REV", boot=False)
+    await charge_point.boot()
+    await charge_point.status(2, "Available")
+    await charge_point.status(1, "Available")
+    await hass.async_block_till_done()
+    registry = dr.async_get(hass)
+    for connector_id in (1, 2):
+        child = registry.async_get_child_device_by_identifier(
+            (DOMAIN, f"REV_connector_{connector_id}"), server_entry.entry_id
+        )
+        assert child is not None
+        status_id = entity_id(hass, "sensor", f"REV_{connector_id}_status")
+        assert status_id == f"sensor.rev_connector_{connector_id}_status"
+        entry = er.async_get(hass).async_get(status_id)
+        assert entry is not None
+        assert entry.device_id == child.id
+
+
+async def test_ocpp_unavailable_is_not_home_assistant_unavailable(
+    hass: HomeAssistant, connect: Any
+) -> None:
+    charge_point = await connect("CP001")
+    await charge_point.status(0, "Unavailable")
+    await charge_point.status(1, "Faulted", error_code="GroundFailure")
+    await hass.async_block_till_done()
+    assert state(hass, "sensor", "CP001_charge_point_status") == "out_of_service"
+    assert state(hass, "sensor", "CP001_1_status") == "faulted"

@@ -88,6 +88,12 @@ async def test_port_in_use_and_invalid_host(hass: HomeAssistant, occupied_port: 
     )
     assert result["errors"] == {"base": "invalid_host"}
 
+    # Every interface: IPv4 too, so the IPv4 listener on the port counts.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "::", CONF_PORT: occupied_port}
+    )
+    assert result["errors"] == {"base": "port_in_use"}
+
     port = free_port()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_HOST: "::1", CONF_PORT: port}

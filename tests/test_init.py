@@ -6,6 +6,7 @@ import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -54,7 +55,7 @@ async def test_unload_closes_every_connection_and_reload_brings_them_back(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     # Known chargers have their entities right away, unavailable until they connect.
-    assert state(hass, "sensor", "CP002_2_status") == "unavailable"
+    assert state(hass, "sensor", "CP002_2_status") == STATE_UNAVAILABLE
     for charge_point in charge_points:
         await charge_point.connect(url)
     await hass.async_block_till_done()
@@ -145,3 +146,17 @@ async def test_stop_for_a_transaction_never_seen_is_accepted(
     assert finished is not None
     assert finished.transaction_id == 987654
     assert finished.energy_wh == 3800
+
+
+async def test_listening_on_every_interface_includes_ipv4(
+    hass: HomeAssistant, charge_points: list[SimulatedChargePoint]
+) -> None:
+    port = free_port()
+    entry = server_config_entry(port=port, host="::")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    charge_point = SimulatedChargePoint("CP001")
+    charge_points.append(charge_point)
+    await charge_point.connect(f"ws://127.0.0.1:{port}")
+    await hass.async_block_till_done()
+    assert state(hass, "binary_sensor", "CP001_connected") == "on"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from ocpp.exceptions import InternalError
+from ocpp.exceptions import InternalError, ProtocolError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -166,3 +166,64 @@ async def test_unexpected_failure_outside_a_handler_is_an_internal_error(
         await charge_point.call_raw("Heartbeat", {})
     monkeypatch.undo()
     assert await charge_point.call_raw("Heartbeat", {})
+
+
+async def test_a_stop_transaction_with_schema_faults_is_still_taken(
+    server_entry: MockConfigEntry, connect: Any
+) -> None:
+    """StopTransaction is never refused: only its essential fields must be readable."""
+    charge_point = await connect()
+    started = await charge_point.call_raw(
+        "StartTransaction",
+        {**START, "idTag": "A-TAG-LONGER-THAN-20-CHARS", "timestamp": "2026-11-21T09:00:00Z"},
+    )
+    assert started["idTagInfo"] == {"status": "Accepted"}
+    answer = await charge_point.call_raw(
+        "StopTransaction",
+        {
+            "transactionId": started["transactionId"],
+            "meterStop": 2500,
+            "timestamp": "2026-11-21T10:00:00Z",
+            "reason": "NotAReason",
+            "vendorExtra": True,
+            "transactionData": [
+                {"sampledValue": [{"value": "1000", "context": "Transaction.Begin"}]},
+                {
+                    "timestamp": "2026-11-21T10:00:00Z",
+                    "sampledValue": [{"value": "2500", "context": "Transaction.End"}],
+                },
+            ],
+        },
+    )
+    assert answer == {}
+    finished = server_entry.runtime_data.central.charge_points["CP001"].connectors[1]
+    assert finished.last_transaction is not None
+    assert finished.last_transaction.energy_wh == 1500
+    assert [s.value for s in finished.last_transaction.transaction_data] == [1000.0, 2500.0]
+    # Without its essential fields it is refused like any other message.
+    with pytest.raises(ProtocolError):
+        await charge_point.call_raw("StopTransaction", {"meterStop": 1, "timestamp": "x"})
+
+
+async def test_transactions_are_on_disk_before_the_charger_gets_its_id(
+    server_entry: MockConfigEntry, connect: Any, hass_storage: dict
+) -> None:
+    """A crash right after the answer loses nothing: no unload, no delayed write."""
+    charge_point = await connect()
+    started = await charge_point.call_raw(
+        "StartTransaction", START | {"timestamp": "2026-11-21T10:00:00Z"}
+    )
+    stored = hass_storage[f"{DOMAIN}.{server_entry.entry_id}"]["data"]
+    assert stored["last_transaction_id"] == started["transactionId"]
+    (saved,) = stored["charge_points"][0]["transactions"]
+    assert saved["transaction_id"] == started["transactionId"]
+    await charge_point.call_raw(
+        "StopTransaction",
+        {
+            "transactionId": started["transactionId"],
+            "meterStop": 1200,
+            "timestamp": "2026-11-21T11:00:00Z",
+        },
+    )
+    stored = hass_storage[f"{DOMAIN}.{server_entry.entry_id}"]["data"]
+    assert stored["charge_points"][0]["transactions"] == []

@@ -122,4 +122,6 @@ async def test_a_reconnecting_charger_replaces_its_old_connection(
     assert second.connected
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.cp001_connected").state == "on"
-    assert server_entry.runtime_data.server.connections["CP001"].websocket is not None
+    connection = server_entry.runtime_data.server.connections["CP001"]
+    # The server keeps the second connection: its peer is the second client.
+    assert connection.websocket.remote_address == second._connection.local_address

@@ -25,6 +25,11 @@ class CsmsRuntimeData:
     server: OcppServer
     devices: DeviceManager
 
+    async def stop(self, _: Event | None = None) -> None:
+        """Close every charger connection and write the state."""
+        await self.server.stop()
+        await self.central.async_save()
+
 
 type CsmsConfigEntry = ConfigEntry[CsmsRuntimeData]
 
@@ -50,18 +55,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
             },
         ) from err
 
-    async def _stop_server(_: Event | None = None) -> None:
-        await server.stop()
-        await central.async_save()
-
-    entry.async_on_unload(_stop_server)
-    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop_server))
+    # Stops the server should the rest of the setup fail.
+    entry.async_on_unload(entry.runtime_data.stop)
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, entry.runtime_data.stop)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool:
-    """Stop the server; chargers reconnect once it is back."""
+    """Stop the server first, so nothing reaches the platforms while they unload.
+
+    Chargers reconnect once the server is back.
+    """
+    await entry.runtime_data.stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

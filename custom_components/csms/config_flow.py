@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 import errno
 import ipaddress
 import socket
@@ -37,22 +38,34 @@ def check_host(host: str) -> str | None:
     return None
 
 
+def _bind_targets(host: str) -> list[tuple[socket.AddressFamily, str]]:
+    """The sockets the server binds for a host (see ``central.server.listen_host``)."""
+    if host == "::":
+        return [(socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")]
+    if ipaddress.ip_address(host).version == 6:
+        return [(socket.AF_INET6, host)]
+    return [(socket.AF_INET, host)]
+
+
 def check_address(host: str, port: int) -> str | None:
-    """Try to bind the address; return an error key, or None when it is free."""
+    """Try to bind the address as the server will; an error key, or None when free."""
     if error := check_host(host):
         return error
-    family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        # The server binds the same way (asyncio sets SO_REUSEADDR on Unix).
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as err:
-            if err.errno == errno.EADDRINUSE:
-                return "port_in_use"
-            if err.errno == errno.EACCES:
-                return "port_forbidden"
-            return "cannot_bind"
+    with ExitStack() as sockets:
+        for family, address in _bind_targets(host):
+            sock = sockets.enter_context(socket.socket(family, socket.SOCK_STREAM))
+            # The server binds the same way (asyncio sets these options).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind((address, port))
+            except OSError as err:
+                if err.errno == errno.EADDRINUSE:
+                    return "port_in_use"
+                if err.errno == errno.EACCES:
+                    return "port_forbidden"
+                return "cannot_bind"
     return None
 
 

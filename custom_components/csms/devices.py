@@ -84,8 +84,9 @@ class DeviceManager:
                 )
             )
             return
-        if len(charge_point.outlet_ids) == 2 and connector_id == charge_point.outlet_ids[1]:
-            self._move_first_connector_to_own_device(charge_point)
+        if len(charge_point.outlet_ids) == 2:
+            (first,) = (outlet for outlet in charge_point.outlet_ids if outlet != connector_id)
+            self._move_connector_to_own_device(charge_point, first)
 
     @callback
     def _register_charge_point(self, charge_point: ChargePoint) -> None:
@@ -102,14 +103,13 @@ class DeviceManager:
         self._device_ids[charge_point.charge_point_id] = device.id
 
     @callback
-    def _move_first_connector_to_own_device(self, charge_point: ChargePoint) -> None:
+    def _move_connector_to_own_device(self, charge_point: ChargePoint, first: int) -> None:
         """A second connector appeared: the first one gets its own device too.
 
         Its entities keep their unique ids and history; only their device
         (and, unless the user renamed them, their entity ids) change.
         """
         charge_point_id = charge_point.charge_point_id
-        first = charge_point.outlet_ids[0]
         prefix = connector_unique_id_prefix(charge_point_id, first)
         entity_registry = er.async_get(self._hass)
         entries = [

@@ -25,7 +25,11 @@ from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_co
 PARALLEL_UPDATES = 0
 
 # OCPP status values as translatable enum states ("SuspendedEV" -> "suspended_ev").
-_STATUS_STATES: dict[str, str] = {status.value: status.name.lower() for status in ChargePointStatus}
+# OCPP's "Unavailable" (inoperative) must not read as Home Assistant's own
+# "unavailable" (no connection), so it gets a state of its own.
+_STATUS_STATES: dict[str, str] = {
+    status.value: status.name.lower() for status in ChargePointStatus
+} | {ChargePointStatus.unavailable.value: "out_of_service"}
 
 
 def status_state(connector: Connector) -> str | None:

@@ -31,7 +31,8 @@ class HomeAssistantStateStore:
         return await self._store.async_load()
 
     async def async_save(self, data: dict[str, Any]) -> None:
-        """Write the state now."""
+        """Write the state now (this also cancels a pending delayed write)."""
+        self._save_pending = False
         await self._store.async_save(data)
 
     def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:

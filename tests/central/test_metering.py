@@ -113,7 +113,7 @@ def test_total_prefers_the_chargers_own_total_and_skips_neutral() -> None:
     assert connector.power_w == 4100.0
 
 
-def test_register_never_runs_backwards_during_a_transaction() -> None:
+def test_register_never_runs_backwards() -> None:
     connector = Connector(1, energy_register_wh=5000.0)
     connector.transaction = Transaction(
         transaction_id=1, connector_id=1, id_tag="T", meter_start_wh=4000, started_at=NOW
@@ -121,10 +121,10 @@ def test_register_never_runs_backwards_during_a_transaction() -> None:
     zero = parse_meter_values(_meter_value({"value": "0"}), fallback_time=NOW)
     apply_samples(connector, zero)
     assert connector.energy_register_wh == 5000.0
-    # Outside a transaction a lower reading is taken (a meter replacement).
+    # Nor while idle: one stray reading would count the whole register again.
     connector.transaction = None
     apply_samples(connector, zero)
-    assert connector.energy_register_wh == 0.0
+    assert connector.energy_register_wh == 5000.0
 
 
 def test_register_in_picks_context_and_newest_reading() -> None:
@@ -144,3 +144,24 @@ def test_register_in_picks_context_and_newest_reading() -> None:
     assert register_in(samples, "Transaction.Begin") == 100.0
     assert register_in(samples) == 900.0
     assert register_in(samples, "Sample.Clock") is None
+
+
+def test_each_measurand_keeps_its_own_newest_reading() -> None:
+    """Chargers that send one measurand per meterValue, a moment apart."""
+    connector = Connector(1)
+    samples = parse_meter_values(
+        [
+            {"timestamp": "2026-11-21T12:00:00.100Z", "sampled_value": [{"value": "1234"}]},
+            {
+                "timestamp": "2026-11-21T12:00:00.300Z",
+                "sampled_value": [{"value": "7000", "measurand": "Power.Active.Import"}],
+            },
+            "not a meter value",
+            {"timestamp": "2026-11-21T12:00:00Z", "sampled_value": ["junk", {"value": "1"}]},
+            {"sampled_value": "junk"},
+        ],
+        fallback_time=NOW,
+    )
+    apply_samples(connector, samples)
+    assert connector.energy_register_wh == 1234.0
+    assert connector.power_w == 7000.0

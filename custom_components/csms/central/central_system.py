@@ -16,16 +16,12 @@ from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import AuthorizationStatus
 
 from . import metering
-from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Transaction
+from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
 
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
 DEFAULT_HEARTBEAT_INTERVAL = 300
-# Transaction ids are reserved in blocks so that a StartTransaction costs a
-# storage write only once per block, yet no id is ever handed out twice, even
-# after a crash: a restart continues after the whole reserved block.
-TRANSACTION_ID_BLOCK = 100
 # OCPP 1.6 transactionId is an integer; many chargers keep it in 32 bits.
 MAX_TRANSACTION_ID = 2**31 - 1
 
@@ -56,8 +52,7 @@ class CentralSystem:
         self.heartbeat_interval = heartbeat_interval
         self.charge_points: dict[str, ChargePoint] = {}
         self._store = store
-        self._next_transaction_id = 1
-        self._reserved_transaction_ids_until = 0
+        self._last_transaction_id = 0
         self._listeners: dict[tuple[str, int | None], list[Listener]] = {}
         self._connector_listeners: list[ConnectorListener] = []
 
@@ -71,15 +66,13 @@ class CentralSystem:
         for charge_point_data in data.get("charge_points", []):
             charge_point = ChargePoint.from_dict(charge_point_data)
             self.charge_points[charge_point.charge_point_id] = charge_point
-        # Never reuse an id that may have been handed out before the restart.
-        self._next_transaction_id = data.get("transaction_ids_reserved_until", 0) + 1
-        self._reserved_transaction_ids_until = self._next_transaction_id - 1
+        self._last_transaction_id = data.get("last_transaction_id", 0)
 
     def as_dict(self) -> dict[str, Any]:
         """The state to persist."""
         return {
             "version": STORAGE_VERSION,
-            "transaction_ids_reserved_until": self._reserved_transaction_ids_until,
+            "last_transaction_id": self._last_transaction_id,
             "charge_points": [cp.to_dict() for cp in self.charge_points.values()],
         }
 
@@ -168,15 +161,9 @@ class CentralSystem:
         """Whether an id tag may charge here: every tag is accepted for now."""
         return IdTagInfo(status=AuthorizationStatus.accepted)
 
-    async def _allocate_transaction_id(self) -> int:
-        if self._next_transaction_id > MAX_TRANSACTION_ID:
-            self._next_transaction_id = 1
-        transaction_id = self._next_transaction_id
-        self._next_transaction_id += 1
-        if transaction_id > self._reserved_transaction_ids_until:
-            self._reserved_transaction_ids_until = transaction_id + TRANSACTION_ID_BLOCK - 1
-            await self.async_save()
-        return transaction_id
+    def _next_transaction_id(self) -> int:
+        self._last_transaction_id = self._last_transaction_id % MAX_TRANSACTION_ID + 1
+        return self._last_transaction_id
 
     async def start_transaction(
         self,
@@ -188,7 +175,11 @@ class CentralSystem:
         started_at: datetime,
         reservation_id: int | None,
     ) -> Transaction:
-        """Open a transaction (or return the same one for a repeated request)."""
+        """Open a transaction (or return the same one for a repeated request).
+
+        The transaction (and the id counter) is on disk before the charger
+        gets its id: after a crash no id repeats and no transaction is lost.
+        """
         connector = self.connector(charge_point, connector_id)
         for transaction in charge_point.transactions.values():
             # A charger that missed our answer sends the same request again.
@@ -200,7 +191,7 @@ class CentralSystem:
             ):
                 return transaction
         transaction = Transaction(
-            transaction_id=await self._allocate_transaction_id(),
+            transaction_id=self._next_transaction_id(),
             connector_id=connector_id,
             id_tag=id_tag,
             meter_start_wh=meter_start_wh,
@@ -218,11 +209,11 @@ class CentralSystem:
             transaction.transaction_id,
             connector_id,
         )
-        self._schedule_save()
         self.connector_updated(charge_point, connector_id)
+        await self.async_save()
         return transaction
 
-    def stop_transaction(
+    async def stop_transaction(
         self,
         charge_point: ChargePoint,
         *,
@@ -231,9 +222,13 @@ class CentralSystem:
         stopped_at: datetime,
         reason: str,
         id_tag: str | None,
-        samples: list[metering.Sample],
+        samples: list[Sample],
     ) -> Transaction:
-        """Close a transaction; an unknown one is recorded from what the charger sent."""
+        """Close a transaction; an unknown one is recorded from what the charger sent.
+
+        Written to disk before the charger gets its answer: it will not send
+        the StopTransaction again.
+        """
         transaction = charge_point.transactions.pop(transaction_id, None)
         if transaction is None:
             _LOGGER.warning(
@@ -254,6 +249,7 @@ class CentralSystem:
         transaction.stopped_at = stopped_at
         transaction.stop_reason = reason
         transaction.stop_id_tag = id_tag
+        transaction.transaction_data = samples
 
         connector = self.connector(charge_point, transaction.connector_id)
         if connector.transaction is transaction:
@@ -271,8 +267,8 @@ class CentralSystem:
             reason,
             transaction.energy_wh,
         )
-        self._schedule_save()
         self.connector_updated(charge_point, transaction.connector_id)
+        await self.async_save()
         return transaction
 
     def meter_values(
@@ -281,7 +277,7 @@ class CentralSystem:
         *,
         connector_id: int,
         transaction_id: int | None,
-        samples: list[metering.Sample],
+        samples: list[Sample],
     ) -> None:
         """Take in measurements of a connector (connector 0: the main meter)."""
         connector = self.connector(charge_point, connector_id)

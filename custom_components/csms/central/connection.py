@@ -175,7 +175,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         )
 
     @handles(Action.stop_transaction)
-    def on_stop_transaction(
+    async def on_stop_transaction(
         self, transaction_id: int, meter_stop: int, timestamp: str, **payload: Any
     ) -> call_result.StopTransaction:
         """Close a transaction. Never refused (OCPP 1.6 section 4.10)."""
@@ -183,7 +183,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         samples = metering.parse_meter_values(
             payload.get("transaction_data") or [], fallback_time=now
         )
-        self._central.stop_transaction(
+        await self._central.stop_transaction(
             self.charge_point,
             transaction_id=transaction_id,
             meter_stop_wh=meter_stop,

@@ -8,6 +8,7 @@ uses the 1.6 codes. This module parses frames itself and names the faults.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from jsonschema import Draft4Validator
@@ -26,6 +27,8 @@ from ocpp.exceptions import (
 )
 from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
 from ocpp.v16.enums import Action
+
+_LOGGER = logging.getLogger(__name__)
 
 # OCPP-J 1.6 section 4.1.3: the unique id is a string of at most 36 characters.
 MAX_UNIQUE_ID_LENGTH = 36
@@ -48,6 +51,21 @@ CHARGE_POINT_ACTIONS = (
     Action.status_notification,
     Action.stop_transaction,
 )
+
+# Transaction messages are taken as long as what identifies the transaction
+# and its meter reading is readable: a refused one is resent until the
+# charger gives up, and its energy is lost (OCPP 1.6 section 4.10: a
+# StopTransaction must never be refused).
+_ESSENTIAL_FIELDS: dict[str, dict[str, type]] = {
+    Action.start_transaction: {
+        "connectorId": int,
+        "idTag": str,
+        "meterStart": int,
+        "timestamp": str,
+    },
+    Action.stop_transaction: {"transactionId": int, "meterStop": int, "timestamp": str},
+    Action.meter_values: {"connectorId": int, "meterValue": list},
+}
 
 # JSON schema keyword that failed -> OCPP-J 1.6 error (section 4.2.3).
 _SCHEMA_ERRORS: dict[str, type[OCPPError]] = {
@@ -161,10 +179,17 @@ def validate_call(call: Call) -> None:
     """Check a CALL against its OCPP 1.6 JSON schema, naming faults the 1.6 way.
 
     Done here rather than by the ``ocpp`` package, which runs every check in
-    a thread and names faults with OCPP 2.0 codes.
+    a thread and names faults with OCPP 2.0 codes. Transaction messages whose
+    essential fields are readable are taken despite other faults.
     """
     error = best_match(_validator(call.action).iter_errors(call.payload))
     if error is None:
+        return
+    essentials = _ESSENTIAL_FIELDS.get(call.action)
+    if essentials is not None and all(
+        isinstance(call.payload.get(name), kind) for name, kind in essentials.items()
+    ):
+        _LOGGER.warning("Taking %s despite a schema fault: %s", call.action, error.message)
         return
     error_class = _SCHEMA_ERRORS.get(str(error.validator), FormationViolationError)
     location = "/".join(str(part) for part in error.absolute_path)

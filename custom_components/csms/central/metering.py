@@ -7,12 +7,11 @@ Pure functions over OCPP 1.6 ``MeterValues`` / ``transactionData`` payloads
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 import logging
 from typing import Any
 
-from .model import Connector
+from .model import Connector, Sample
 from .timestamps import parse_timestamp
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,19 +61,6 @@ _DEFAULT_UNITS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One sampled value, converted to its base unit (Wh, W, A, V, %, degC)."""
-
-    timestamp: datetime
-    measurand: str
-    value: float
-    unit: str
-    context: str
-    phase: str | None
-    location: str | None
-
-
 def default_unit(measurand: str) -> str:
     """The unit OCPP implies for a measurand sent without one."""
     for prefix, unit in _DEFAULT_UNITS:
@@ -105,9 +91,7 @@ def to_base_unit(value: float, unit: str) -> tuple[float, str]:
     return value * scale, unit[1:]
 
 
-def parse_meter_values(
-    meter_values: Iterable[Mapping[str, Any]], *, fallback_time: datetime
-) -> list[Sample]:
+def parse_meter_values(meter_values: Iterable[Any], *, fallback_time: datetime) -> list[Sample]:
     """Turn the ``meterValue`` list of a message into samples.
 
     Values that are not numbers (signed data, garbage) are skipped with a
@@ -115,11 +99,16 @@ def parse_meter_values(
     """
     samples: list[Sample] = []
     for meter_value in meter_values:
+        # Transaction messages are taken even when partly malformed (see
+        # frames.validate_call): skip what is not shaped like a meter value.
+        if not isinstance(meter_value, Mapping):
+            continue
         timestamp = parse_timestamp(meter_value.get("timestamp"), fallback=fallback_time)
-        for sampled in meter_value.get("sampled_value", []):
-            if sampled.get("format") == "SignedData":
+        sampled_values = meter_value.get("sampled_value")
+        for sampled in sampled_values if isinstance(sampled_values, list) else []:
+            if not isinstance(sampled, Mapping) or sampled.get("format") == "SignedData":
                 continue
-            measurand = sampled.get("measurand") or DEFAULT_MEASURAND
+            measurand = str(sampled.get("measurand") or DEFAULT_MEASURAND)
             try:
                 raw = float(sampled["value"])
             except KeyError, TypeError, ValueError:
@@ -167,19 +156,31 @@ def _latest(samples: list[Sample]) -> list[Sample]:
     return [sample for sample in samples if sample.timestamp == newest]
 
 
+def _latest_per_measurand(samples: list[Sample]) -> dict[str, list[Sample]]:
+    """Group by measurand, keeping each measurand's newest readings.
+
+    Some chargers send each measurand in its own meterValue with a slightly
+    different timestamp; the newest of one measurand must not hide another.
+    """
+    grouped: dict[str, list[Sample]] = {}
+    for sample in samples:
+        grouped.setdefault(sample.measurand, []).append(sample)
+    return {measurand: _latest(group) for measurand, group in grouped.items()}
+
+
 def apply_samples(connector: Connector, samples: list[Sample]) -> bool:
     """Update a connector's latest measurements; return whether any changed.
 
     Only outlet (or unlabelled) readings count: an EV-side energy or power
     figure is not the meter.
     """
-    if not samples:
-        return False
-    samples = _latest(samples)
-    by_measurand: dict[str, list[Sample]] = {}
-    for sample in samples:
-        if sample.location in (None, "Outlet", "Body") or sample.measurand == SOC:
-            by_measurand.setdefault(sample.measurand, []).append(sample)
+    by_measurand = _latest_per_measurand(
+        [
+            sample
+            for sample in samples
+            if sample.location in (None, "Outlet", "Body") or sample.measurand == SOC
+        ]
+    )
 
     changed = False
     energy = _total(by_measurand.get(ENERGY_REGISTER, []))
@@ -204,26 +205,21 @@ def apply_samples(connector: Connector, samples: list[Sample]) -> bool:
         connector.temperature_c = temperature[0].value
         changed = True
     if changed:
-        connector.measured_at = samples[0].timestamp
+        connector.measured_at = max(group[0].timestamp for group in by_measurand.values())
     return changed
 
 
 def accept_register(connector: Connector, energy_wh: float) -> bool:
     """Whether a register reading may replace the connector's last one.
 
-    Chargers sometimes report 0 or a stale value in the middle of a
-    transaction; an energy register never runs backwards while a transaction
-    is open, so such a reading is ignored rather than taken as a reset.
+    Chargers sometimes report 0 or a stale value; a single such reading
+    taken as a meter reset would make the energy dashboard count the whole
+    register again once the real value returns. So the register never runs
+    backwards: lower readings are ignored.
     """
-    transaction = connector.transaction
     last = connector.energy_register_wh
-    if transaction is not None and last is not None and energy_wh < last:
-        _LOGGER.debug(
-            "Ignoring energy register %s Wh below %s Wh during transaction %s",
-            energy_wh,
-            last,
-            transaction.transaction_id,
-        )
+    if last is not None and energy_wh < last:
+        _LOGGER.debug("Ignoring energy register %s Wh below %s Wh", energy_wh, last)
         return False
     return True
 

@@ -14,6 +14,19 @@ from typing import Any
 CHARGE_POINT_CONNECTOR_ID = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sampled value, converted to its base unit (Wh, W, A, V, %, degC)."""
+
+    timestamp: datetime
+    measurand: str
+    value: float
+    unit: str
+    context: str
+    phase: str | None
+    location: str | None
+
+
 @dataclass(slots=True)
 class Transaction:
     """A charging transaction, open or finished."""
@@ -30,6 +43,8 @@ class Transaction:
     stopped_at: datetime | None = None
     stop_reason: str | None = None
     stop_id_tag: str | None = None
+    # The meter values the charger sent with its StopTransaction.
+    transaction_data: list[Sample] = field(default_factory=list)
 
     @property
     def energy_wh(self) -> float:

@@ -23,8 +23,11 @@ SUBPROTOCOL = "ocpp1.6"
 # the OCPP-J spec leaves the URL length open, so allow a little more.
 MAX_CHARGE_POINT_ID_LENGTH = 48
 # Frames above this size end the connection (close code 1009). The largest
-# legitimate 1.6 frames (GetConfiguration, SendLocalList) stay well below it.
-MAX_FRAME_BYTES = 256 * 1024
+# legitimate 1.6 frame is a StopTransaction with the transactionData of a
+# long session (10 hours sampled every minute: well under 1 MiB).
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+# A dead connection must not hold up a shutdown for long.
+CLOSE_TIMEOUT = 3.0
 RESPONSE_TIMEOUT = 30.0
 # Close code 1001 ("going away") tells chargers to reconnect soon.
 CLOSE_GOING_AWAY = 1001
@@ -37,6 +40,15 @@ def charge_point_id_from_path(path: str) -> str | None:
     if not charge_point_id or len(charge_point_id) > MAX_CHARGE_POINT_ID_LENGTH:
         return None
     return charge_point_id
+
+
+def listen_host(host: str) -> str | None:
+    """What to bind: ``::`` means every interface, IPv4 included.
+
+    asyncio binds IPv6 sockets IPv6-only, so ``::`` is passed as None, which
+    binds one socket per address family.
+    """
+    return None if host in ("", "::") else host
 
 
 class OcppServer:
@@ -64,11 +76,12 @@ class OcppServer:
         await asyncio.get_running_loop().run_in_executor(None, load_validators)
         self._server = await serve(
             self._handle_connection,
-            self.host or None,
+            listen_host(self.host),
             self.requested_port,
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
             process_request=self._check_request,
             max_size=MAX_FRAME_BYTES,
+            close_timeout=CLOSE_TIMEOUT,
         )
         _LOGGER.info("OCPP server listening on %s:%s", self.host, self.port)
 
