@@ -45,6 +45,9 @@ class DeviceManager:
         self._entry = entry
         self._central = central
         self._device_ids: dict[str, str] = {}
+        # What each device was last registered with: charge point changes
+        # (status, connection) are frequent, identity changes are not.
+        self._identities: dict[str, tuple[str | None, ...]] = {}
         self._unsubscribers: list[Callable[[], None]] = []
 
     def start(self) -> Callable[[], None]:
@@ -91,6 +94,15 @@ class DeviceManager:
     @callback
     def _register_charge_point(self, charge_point: ChargePoint) -> None:
         """Create or refresh the charge point's device from its BootNotification."""
+        identity = (
+            charge_point.vendor,
+            charge_point.model,
+            charge_point.serial_number,
+            charge_point.firmware_version,
+        )
+        if self._identities.get(charge_point.charge_point_id) == identity:
+            return
+        self._identities[charge_point.charge_point_id] = identity
         device = dr.async_get(self._hass).async_get_or_create(
             config_entry_id=self._entry.entry_id,
             identifiers={charge_point_identifier(charge_point.charge_point_id)},

@@ -180,19 +180,18 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
     ) -> call_result.StopTransaction:
         """Close a transaction. Never refused (OCPP 1.6 section 4.10)."""
         now = utcnow()
-        samples = metering.parse_meter_values(
-            payload.get("transaction_data") or [], fallback_time=now
-        )
+        id_tag = payload.get("id_tag")
         await self._central.stop_transaction(
             self.charge_point,
             transaction_id=transaction_id,
             meter_stop_wh=meter_stop,
             stopped_at=parse_timestamp(timestamp, fallback=now),
             reason=payload.get("reason") or "Local",
-            id_tag=payload.get("id_tag"),
-            samples=samples,
+            id_tag=id_tag,
+            samples=metering.parse_meter_values(
+                payload.get("transaction_data") or [], fallback_time=now
+            ),
         )
-        id_tag = payload.get("id_tag")
         return call_result.StopTransaction(
             id_tag_info=self._central.authorize(self.charge_point, id_tag) if id_tag else None
         )
