@@ -15,7 +15,7 @@ import pytest_socket
 
 # Imported before Home Assistant loads integrations (pytest-homeassistant-custom-component).
 import custom_components.csms  # noqa: F401
-from custom_components.csms.const import DOMAIN
+from custom_components.csms.const import CONF_CHARGE_POINT_ID, CONF_SERVER_ENTRY_ID, DOMAIN
 
 if TYPE_CHECKING:
     from simulator import SimulatedChargePoint
@@ -58,6 +58,36 @@ def server_config_entry(port: int = 0, host: str = "127.0.0.1") -> MockConfigEnt
     )
 
 
+def charge_point_config_entry(
+    server: MockConfigEntry, charge_point_id: str, *, title: str | None = None
+) -> MockConfigEntry:
+    """The entry of an accepted charger of a server."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title or charge_point_id,
+        unique_id=charge_point_id,
+        data={CONF_SERVER_ENTRY_ID: server.entry_id, CONF_CHARGE_POINT_ID: charge_point_id},
+    )
+
+
+async def add_charge_point(
+    hass: HomeAssistant, server: MockConfigEntry, charge_point_id: str, **kwargs: Any
+) -> MockConfigEntry:
+    """Accept a charger (as if the user had confirmed its discovery)."""
+    entry = charge_point_config_entry(server, charge_point_id, **kwargs)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def entry_id_of(hass: HomeAssistant, charge_point_id: str) -> str:
+    """The id of a charger's config entry."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id)
+    assert entry is not None, charge_point_id
+    return entry.entry_id
+
+
 @pytest.fixture
 async def server_entry(hass: HomeAssistant) -> MockConfigEntry:
     """A running server."""
@@ -88,13 +118,20 @@ async def connect(
     server_entry: MockConfigEntry,
     charge_points: list[SimulatedChargePoint],
 ) -> Any:
-    """Connect (and boot) a simulated charge point to the running server."""
+    """Connect (and boot) a simulated charge point to the running server.
+
+    The charger is accepted first unless ``known=False``.
+    """
 
     async def _connect(
-        charge_point_id: str = "CP001", *, connectors: int = 1, **kwargs: Any
+        charge_point_id: str = "CP001", *, connectors: int = 1, known: bool = True, **kwargs: Any
     ) -> SimulatedChargePoint:
         from simulator import SimulatedChargePoint  # noqa: PLC0415
 
+        if known and not hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, charge_point_id
+        ):
+            await add_charge_point(hass, server_entry, charge_point_id)
         charge_point = SimulatedChargePoint(charge_point_id, connectors=connectors)
         charge_points.append(charge_point)
         await charge_point.connect(server_url(server_entry), **kwargs)

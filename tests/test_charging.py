@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.csms.const import DOMAIN
 
-from .conftest import wait_for
+from .conftest import entry_id_of, wait_for
 
 
 def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
@@ -34,7 +34,7 @@ async def test_full_session_moves_the_entities(
     charge_point = await connect("CP001")
 
     device = dr.async_get(hass).async_get_device_by_identifier(
-        (DOMAIN, "CP001"), server_entry.entry_id
+        (DOMAIN, "CP001"), entry_id_of(hass, "CP001")
     )
     assert device is not None
     assert device.manufacturer == charge_point.vendor
@@ -112,12 +112,14 @@ async def test_two_chargers_and_a_two_connector_charger(
     single = await connect("SINGLE")
     double = await connect("DOUBLE", connectors=2)
     registry = dr.async_get(hass)
-    parent = registry.async_get_device_by_identifier((DOMAIN, "DOUBLE"), server_entry.entry_id)
+    parent = registry.async_get_device_by_identifier(
+        (DOMAIN, "DOUBLE"), entry_id_of(hass, "DOUBLE")
+    )
     assert parent is not None
 
     for connector_id in (1, 2):
         child = registry.async_get_child_device_by_identifier(
-            (DOMAIN, f"DOUBLE_connector_{connector_id}"), server_entry.entry_id
+            (DOMAIN, f"DOUBLE_connector_{connector_id}"), entry_id_of(hass, "DOUBLE")
         )
         assert child is not None
         assert child.parent_device_id == parent.id
@@ -132,7 +134,7 @@ async def test_two_chargers_and_a_two_connector_charger(
         assert entry.device_id == child.id
     assert (
         registry.async_get_child_device_by_identifier(
-            (DOMAIN, "SINGLE_connector_1"), server_entry.entry_id
+            (DOMAIN, "SINGLE_connector_1"), entry_id_of(hass, "SINGLE")
         )
         is None
     )
@@ -170,13 +172,13 @@ async def test_second_connector_appearing_later_moves_the_first(
         entity_id(hass, "sensor", "LATE_1_power"), new_entity_id="sensor.my_wallbox_power"
     )
     registry = dr.async_get(hass)
-    parent = registry.async_get_device_by_identifier((DOMAIN, "LATE"), server_entry.entry_id)
+    parent = registry.async_get_device_by_identifier((DOMAIN, "LATE"), entry_id_of(hass, "LATE"))
     assert parent is not None
     await charge_point.status(2, "Available")
     await hass.async_block_till_done()
 
     first = registry.async_get_child_device_by_identifier(
-        (DOMAIN, "LATE_connector_1"), server_entry.entry_id
+        (DOMAIN, "LATE_connector_1"), entry_id_of(hass, "LATE")
     )
     assert first is not None
     assert first.parent_device_id == parent.id
@@ -222,7 +224,7 @@ async def test_connectors_announced_out_of_order(
     registry = dr.async_get(hass)
     for connector_id in (1, 2):
         child = registry.async_get_child_device_by_identifier(
-            (DOMAIN, f"REV_connector_{connector_id}"), server_entry.entry_id
+            (DOMAIN, f"REV_connector_{connector_id}"), entry_id_of(hass, "REV")
         )
         assert child is not None
         status_id = entity_id(hass, "sensor", f"REV_{connector_id}_status")

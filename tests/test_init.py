@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.csms.const import DOMAIN
 from simulator import SimulatedChargePoint
 
-from .conftest import server_config_entry, server_url
+from .conftest import add_charge_point, server_config_entry, server_url
 from .test_charging import state
 from .test_config_flow import free_port
 
@@ -36,6 +36,8 @@ async def test_unload_closes_every_connection_and_reload_brings_them_back(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     url = server_url(entry)
+    await add_charge_point(hass, entry, "CP001")
+    await add_charge_point(hass, entry, "CP002")
     first = SimulatedChargePoint("CP001")
     second = SimulatedChargePoint("CP002", connectors=2)
     charge_points.extend([first, second])
@@ -81,6 +83,7 @@ async def test_restart_in_the_middle_of_a_transaction(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     url = server_url(entry)
+    await add_charge_point(hass, entry, "CP001")
     charge_point = SimulatedChargePoint("CP001")
     charge_points.append(charge_point)
     await charge_point.connect(url)
@@ -155,6 +158,7 @@ async def test_listening_on_every_interface_includes_ipv4(
     entry = server_config_entry(port=port, host="::")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
+    await add_charge_point(hass, entry, "CP001")
     charge_point = SimulatedChargePoint("CP001")
     charge_points.append(charge_point)
     await charge_point.connect(f"ws://127.0.0.1:{port}")

@@ -12,6 +12,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.csms.central.central_system import CentralSystem
 from custom_components.csms.const import DOMAIN
 
+from .conftest import wait_for
+
 START = {"connectorId": 1, "idTag": "TAG1", "meterStart": 1000}
 
 
@@ -146,10 +148,12 @@ async def test_removing_the_entry_forgets_its_state(
 
 async def test_stray_answers_are_dropped(server_entry: MockConfigEntry, connect: Any) -> None:
     charge_point = await connect()
+    connection = server_entry.runtime_data.server.connections["CP001"]
+    # Let the configuration after boot finish first.
+    await wait_for(lambda: not connection._call_lock.locked())
     await charge_point.send_raw('[3,"nobody-asked",{}]')
     await charge_point.send_raw('[4,"nobody-asked","GenericError","",{}]')
     assert await charge_point.call_raw("Heartbeat", {})
-    connection = server_entry.runtime_data.server.connections["CP001"]
     assert connection._response_queue.empty()
 
 

@@ -11,12 +11,18 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
+from custom_components.csms.const import DOMAIN
+
 from .conftest import server_url
 
 
 async def _answer(charge_point: Any, frame: str) -> list[Any]:
+    """The central system's answer to a frame (its own requests are skipped)."""
     await charge_point.send_raw(frame)
-    return json.loads(await charge_point.next_frame(timeout=5))
+    while True:
+        answer = json.loads(await charge_point.next_frame(timeout=5))
+        if answer[0] != 2:
+            return answer
 
 
 async def test_unknown_action_is_not_implemented(connect: Any) -> None:
@@ -106,11 +112,14 @@ async def test_charge_point_id_is_the_percent_decoded_last_segment(
         )
         answer = json.loads(await websocket.recv())
         assert answer[0] == 3
-        assert answer[2]["status"] == "Accepted"
-        assert answer[2]["interval"] == 300
+        # Unknown until the user accepts it: asked to boot again soon.
+        assert answer[2]["status"] == "Pending"
+        assert answer[2]["interval"] == 30
         assert answer[2]["currentTime"].endswith("Z")
     await hass.async_block_till_done()
     assert "Garage CP" in server_entry.runtime_data.central.charge_points
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["unique_id"] == "Garage CP"
 
 
 async def test_a_reconnecting_charger_replaces_its_old_connection(

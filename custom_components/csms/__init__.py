@@ -1,78 +1,55 @@
-"""CSMS: Home Assistant as an OCPP 1.6J central system for EV chargers."""
+"""CSMS: Home Assistant as an OCPP 1.6J central system for EV chargers.
+
+Two kinds of config entries: a server entry per listening port, and a
+charge point entry per accepted charger (like one entry per device in
+Shelly or ESPHome): each charger gets its own entity budget, can be
+disabled, reloaded or removed alone, and adding one never touches the
+server or the other chargers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
-from .central import CentralSystem, OcppServer
-from .const import DOMAIN
-from .devices import DeviceManager
-from .store import HomeAssistantStateStore
+from . import charge_point_entry, server_entry, services
+from .const import CONF_CHARGE_POINT_ID, DOMAIN
+from .runtime import CsmsConfigEntry, CsmsRuntimeData, ServerConfigEntry
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+__all__ = ["CsmsConfigEntry", "CsmsRuntimeData", "ServerConfigEntry"]
 
-
-@dataclass(slots=True)
-class CsmsRuntimeData:
-    """What a running server entry holds."""
-
-    central: CentralSystem
-    server: OcppServer
-    devices: DeviceManager
-
-    async def stop(self, _: Event | None = None) -> None:
-        """Close every charger connection and write the state."""
-        await self.server.stop()
-        await self.central.async_save()
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-type CsmsConfigEntry = ConfigEntry[CsmsRuntimeData]
-
-
-async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool:
-    """Start the OCPP server of this entry."""
-    central = CentralSystem(HomeAssistantStateStore(hass, entry.entry_id))
-    await central.async_load()
-    devices = DeviceManager(hass, entry, central)
-    server = OcppServer(central, host=entry.data[CONF_HOST], port=entry.data[CONF_PORT])
-    entry.runtime_data = CsmsRuntimeData(central=central, server=server, devices=devices)
-    entry.async_on_unload(devices.start())
-    try:
-        await server.start()
-    except OSError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="port_unavailable",
-            translation_placeholders={
-                "host": entry.data[CONF_HOST],
-                "port": str(entry.data[CONF_PORT]),
-                "error": err.strerror or str(err),
-            },
-        ) from err
-
-    # Stops the server should the rest of the setup fail.
-    entry.async_on_unload(entry.runtime_data.stop)
-    entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, entry.runtime_data.stop)
-    )
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services (once, for every entry)."""
+    services.async_setup_services(hass)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool:
-    """Stop the server first, so nothing reaches the platforms while they unload.
-
-    Chargers reconnect once the server is back.
-    """
-    await entry.runtime_data.stop()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+def _is_charge_point_entry(entry: ConfigEntry) -> bool:
+    return CONF_CHARGE_POINT_ID in entry.data
 
 
-async def async_remove_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> None:
-    """Forget the server's stored state."""
-    await HomeAssistantStateStore(hass, entry.entry_id).async_remove()
+async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Start a server, or add a charge point's devices and entities."""
+    if _is_charge_point_entry(entry):
+        return await charge_point_entry.async_setup_entry(hass, entry)
+    return await server_entry.async_setup_entry(hass, entry)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Stop a server, or remove a charge point's entities."""
+    if _is_charge_point_entry(entry):
+        return await charge_point_entry.async_unload_entry(hass, entry)
+    return await server_entry.async_unload_entry(hass, entry)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Forget a charge point, or a server with its charge points."""
+    if _is_charge_point_entry(entry):
+        await charge_point_entry.async_remove_entry(hass, entry)
+    else:
+        await server_entry.async_remove_entry(hass, entry)

@@ -6,3 +6,19 @@ DOMAIN: Final = "csms"
 
 DEFAULT_PORT: Final = 9000
 DEFAULT_HOST: Final = "0.0.0.0"
+
+# A charge point entry names its server entry and its OCPP identity.
+CONF_SERVER_ENTRY_ID: Final = "server_entry_id"
+CONF_CHARGE_POINT_ID: Final = "charge_point_id"
+
+# Server options: what happens when an unknown charger connects.
+CONF_ONBOARDING: Final = "onboarding"
+ONBOARDING_ASK: Final = "ask"
+ONBOARDING_ACCEPT: Final = "accept"
+
+# Charge point options.
+CONF_PUSH_CONFIGURATION: Final = "push_configuration"
+CONF_SAMPLE_INTERVAL: Final = "sample_interval"
+CONF_MEASURANDS: Final = "measurands"
+CONF_REMOTE_START_ID_TAG: Final = "remote_start_id_tag"
+DEFAULT_REMOTE_START_ID_TAG: Final = "HomeAssistant"

@@ -1,4 +1,4 @@
-"""Devices: one per charge point, connectors as child devices when there are several."""
+"""Devices of a charge point entry: the charge point, and its connectors when there are several."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .central import CHARGE_POINT_CONNECTOR_ID, CentralSystem, ChargePoint
 from .const import DOMAIN
 
 if TYPE_CHECKING:
-    from . import CsmsConfigEntry
+    from .runtime import CsmsConfigEntry
 
 
 def charge_point_identifier(charge_point_id: str) -> tuple[str, str]:
@@ -37,13 +37,20 @@ def has_connector_devices(charge_point: ChargePoint) -> bool:
 
 
 class DeviceManager:
-    """Keeps the device registry in line with what chargers report."""
+    """Keeps the device registry in line with what a charger reports."""
 
-    def __init__(self, hass: HomeAssistant, entry: CsmsConfigEntry, central: CentralSystem) -> None:
-        """Manage the devices of one server entry."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: CsmsConfigEntry,
+        central: CentralSystem,
+        charge_point_id: str,
+    ) -> None:
+        """Manage the devices of one charge point entry."""
         self._hass = hass
         self._entry = entry
         self._central = central
+        self._charge_point_id = charge_point_id
         self._device_ids: dict[str, str] = {}
         # What each device was last registered with: charge point changes
         # (status, connection) are frequent, identity changes are not.
@@ -51,9 +58,32 @@ class DeviceManager:
         self._unsubscribers: list[Callable[[], None]] = []
 
     def start(self) -> Callable[[], None]:
-        """Follow new charge points and connectors; returns the undo."""
-        self._unsubscribers.append(self._central.on_connector_added(self._connector_added))
+        """Follow the charge point and new connectors; returns the undo."""
+        self._unsubscribers.append(
+            self._central.on_connector_added(self._charge_point_id, self._connector_added)
+        )
         return self._stop
+
+    def device_id(self, connector_id: int = CHARGE_POINT_CONNECTOR_ID) -> str | None:
+        """The registry id of the charge point's device, or of a connector's own device."""
+        charge_point = self._central.charge_points.get(self._charge_point_id)
+        device_registry = dr.async_get(self._hass)
+        if (
+            charge_point is not None
+            and connector_id != CHARGE_POINT_CONNECTOR_ID
+            and has_connector_devices(charge_point)
+        ):
+            device = device_registry.async_get_child_device_by_identifier(
+                connector_identifier(self._charge_point_id, connector_id), self._entry.entry_id
+            )
+            return device.id if device else None
+        return self._device_ids.get(self._charge_point_id)
+
+    @callback
+    def rename(self) -> None:
+        """Give the charge point's device the entry's (new) title."""
+        if (device_id := self._device_ids.get(self._charge_point_id)) is not None:
+            dr.async_get(self._hass).async_update_device(device_id, name=self._entry.title)
 
     def _stop(self) -> None:
         while self._unsubscribers:
@@ -106,7 +136,7 @@ class DeviceManager:
         device = dr.async_get(self._hass).async_get_or_create(
             config_entry_id=self._entry.entry_id,
             identifiers={charge_point_identifier(charge_point.charge_point_id)},
-            name=charge_point.charge_point_id,
+            name=self._entry.title,
             manufacturer=charge_point.vendor,
             model=charge_point.model,
             serial_number=charge_point.serial_number,

@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .central import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
 
 if TYPE_CHECKING:
-    from . import CsmsConfigEntry, CsmsRuntimeData
+    from .runtime import CsmsConfigEntry, CsmsRuntimeData
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +24,9 @@ class CsmsEntityDescription(EntityDescription):
     # True: one entity per charge point (fed by connector 0);
     # False: one per connector.
     charge_point_level: bool = False
+    # Whether the connector has what the entity shows (e.g. a phase's
+    # current); the entity is added once it does.
+    exists_fn: Callable[[Connector], bool] = lambda _: True
 
 
 class CsmsEntity(Entity):
@@ -72,7 +75,7 @@ class CsmsEntity(Entity):
         """Write state whenever the charge point or connector changes."""
         await super().async_added_to_hass()
         self.async_on_remove(
-            self._runtime.central.subscribe(
+            self._runtime.hub.central.subscribe(
                 self._charge_point.charge_point_id,
                 self._connector_id,
                 self.async_write_ha_state,
@@ -86,22 +89,40 @@ def async_add_entities_per_connector[DescriptionT: CsmsEntityDescription](
     descriptions: tuple[DescriptionT, ...],
     factory: Callable[[CsmsRuntimeData, ChargePoint, int, DescriptionT], CsmsEntity],
 ) -> None:
-    """Add a platform's entities for every charge point and connector, now and later.
+    """Add a platform's entities for the charge point and each connector, now and later.
 
     Descriptions marked ``charge_point_level`` make one entity per charge
-    point (fed by connector 0), the others one per connector.
+    point (fed by connector 0), the others one per connector. An entity whose
+    ``exists_fn`` is false waits until the connector reports what it shows.
     """
     runtime = entry.runtime_data
+    central = runtime.hub.central
 
     @callback
     def add(charge_point: ChargePoint, connector_id: int) -> None:
         charge_point_level = connector_id == CHARGE_POINT_CONNECTOR_ID
-        async_add_entities(
-            [
-                factory(runtime, charge_point, connector_id, description)
-                for description in descriptions
-                if description.charge_point_level == charge_point_level
-            ]
-        )
+        waiting = [
+            description
+            for description in descriptions
+            if description.charge_point_level == charge_point_level
+        ]
 
-    entry.async_on_unload(runtime.central.on_connector_added(add))
+        @callback
+        def add_existing() -> None:
+            connector = charge_point.connectors[connector_id]
+            ready = [description for description in waiting if description.exists_fn(connector)]
+            if not ready:
+                return
+            for description in ready:
+                waiting.remove(description)
+            async_add_entities(
+                [factory(runtime, charge_point, connector_id, description) for description in ready]
+            )
+            if not waiting:
+                unsubscribe()
+
+        unsubscribe = central.subscribe(charge_point.charge_point_id, connector_id, add_existing)
+        entry.async_on_unload(lambda: unsubscribe() if waiting else None)
+        add_existing()
+
+    entry.async_on_unload(central.on_connector_added(runtime.charge_point_id, add))

@@ -13,9 +13,10 @@ import logging
 from typing import Any, Protocol
 
 from ocpp.v16.datatypes import IdTagInfo
-from ocpp.v16.enums import AuthorizationStatus
+from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
 
 from . import metering
+from .events import ChargePointEvent, EventKind
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,6 +28,14 @@ MAX_TRANSACTION_ID = 2**31 - 1
 
 Listener = Callable[[], None]
 ConnectorListener = Callable[[ChargePoint, int], None]
+EventListener = Callable[[ChargePointEvent], None]
+# Decides whether a charge point may use the central system.
+Admission = Callable[[ChargePoint], RegistrationStatus]
+
+
+def accept_all(charge_point: ChargePoint) -> RegistrationStatus:
+    """Admission that lets every charge point in."""
+    return RegistrationStatus.accepted
 
 
 class StateStore(Protocol):
@@ -46,15 +55,21 @@ class CentralSystem:
     """Charge points, their connectors and transactions, and who is watching."""
 
     def __init__(
-        self, store: StateStore, *, heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL
+        self,
+        store: StateStore,
+        *,
+        heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL,
+        admission: Admission = accept_all,
     ) -> None:
         """Create an empty central system; call :meth:`async_load` next."""
         self.heartbeat_interval = heartbeat_interval
+        self.admission = admission
         self.charge_points: dict[str, ChargePoint] = {}
         self._store = store
         self._last_transaction_id = 0
         self._listeners: dict[tuple[str, int | None], list[Listener]] = {}
-        self._connector_listeners: list[ConnectorListener] = []
+        self._connector_listeners: dict[str, list[ConnectorListener]] = {}
+        self._event_listeners: dict[str | None, list[EventListener]] = {}
 
     # Persistence
 
@@ -69,11 +84,13 @@ class CentralSystem:
         self._last_transaction_id = data.get("last_transaction_id", 0)
 
     def as_dict(self) -> dict[str, Any]:
-        """The state to persist."""
+        """The state to persist: that of the admitted charge points."""
         return {
             "version": STORAGE_VERSION,
             "last_transaction_id": self._last_transaction_id,
-            "charge_points": [cp.to_dict() for cp in self.charge_points.values()],
+            "charge_points": [
+                cp.to_dict() for cp in self.charge_points.values() if self.is_admitted(cp)
+            ],
         }
 
     async def async_save(self) -> None:
@@ -100,26 +117,44 @@ class CentralSystem:
 
         return unsubscribe
 
-    def on_connector_added(self, listener: ConnectorListener) -> Callable[[], None]:
-        """Call ``listener(charge_point, connector_id)`` for every new connector.
+    def on_connector_added(
+        self, charge_point_id: str, listener: ConnectorListener
+    ) -> Callable[[], None]:
+        """Call ``listener(charge_point, connector_id)`` for every new connector of a charge point.
 
-        Connector 0 announces a new charge point. Listeners added later are
-        first told about everything already known.
+        Connector 0 stands for the charge point itself. The listener is first
+        told about the connectors already known.
         """
-        self._connector_listeners.append(listener)
-        for charge_point in list(self.charge_points.values()):
-            for connector_id in sorted(charge_point.connectors):
-                listener(charge_point, connector_id)
-        return lambda: self._connector_listeners.remove(listener)
+        charge_point = self.charge_point(charge_point_id)
+        listeners = self._connector_listeners.setdefault(charge_point_id, [])
+        listeners.append(listener)
+        for connector_id in sorted(charge_point.connectors):
+            listener(charge_point, connector_id)
+        return lambda: listeners.remove(listener)
+
+    def subscribe_events(
+        self, charge_point_id: str | None, listener: EventListener
+    ) -> Callable[[], None]:
+        """Call ``listener(event)`` for the events of a charge point (None: of all)."""
+        listeners = self._event_listeners.setdefault(charge_point_id, [])
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    def fire_event(self, event: ChargePointEvent) -> None:
+        """Tell the event listeners of the charge point and those of all charge points."""
+        for key in (event.charge_point_id, None):
+            for listener in list(self._event_listeners.get(key, ())):
+                listener(event)
 
     def _notify(self, charge_point_id: str, connector_id: int | None) -> None:
         for listener in list(self._listeners.get((charge_point_id, connector_id), ())):
             listener()
 
-    def charge_point_updated(self, charge_point: ChargePoint) -> None:
-        """Tell the charge point's observers, and persist its identity."""
+    def charge_point_updated(self, charge_point: ChargePoint, *, persist: bool = True) -> None:
+        """Tell the charge point's observers, and persist what changed (unless told not to)."""
         self._notify(charge_point.charge_point_id, None)
-        self._schedule_save()
+        if persist:
+            self._schedule_save()
 
     def connection_changed(self, charge_point: ChargePoint) -> None:
         """Tell every observer of the charge point (availability follows the connection)."""
@@ -150,12 +185,21 @@ class CentralSystem:
             return connector
         connector = charge_point.connector(connector_id)
         _LOGGER.debug("%s: new connector %s", charge_point.charge_point_id, connector_id)
-        for listener in list(self._connector_listeners):
+        for listener in list(self._connector_listeners.get(charge_point.charge_point_id, ())):
             listener(charge_point, connector_id)
         self._schedule_save()
         return connector
 
+    async def async_forget(self, charge_point_id: str) -> None:
+        """Drop a charge point and everything known about it (it was removed)."""
+        if self.charge_points.pop(charge_point_id, None) is not None:
+            await self.async_save()
+
     # Decisions
+
+    def is_admitted(self, charge_point: ChargePoint) -> bool:
+        """Whether the charge point may use the central system (beyond booting)."""
+        return self.admission(charge_point) is RegistrationStatus.accepted
 
     def authorize(self, charge_point: ChargePoint, id_tag: str) -> IdTagInfo:
         """Whether an id tag may charge here: every tag is accepted for now."""
@@ -211,6 +255,14 @@ class CentralSystem:
         )
         self.connector_updated(charge_point, connector_id)
         await self.async_save()
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.TRANSACTION_STARTED,
+                charge_point.charge_point_id,
+                connector_id,
+                {"transaction_id": transaction.transaction_id, "id_tag": id_tag},
+            )
+        )
         return transaction
 
     async def stop_transaction(
@@ -255,6 +307,7 @@ class CentralSystem:
         if connector.transaction is transaction:
             connector.transaction = None
             connector.power_w = 0.0
+            connector.current_a = dict.fromkeys(connector.current_a, 0.0)
         connector.last_transaction = transaction
         # A StopTransaction delivered late (the charger was offline) must not
         # pull the register back below newer readings.
@@ -269,6 +322,19 @@ class CentralSystem:
         )
         self.connector_updated(charge_point, transaction.connector_id)
         await self.async_save()
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.TRANSACTION_STOPPED,
+                charge_point.charge_point_id,
+                transaction.connector_id,
+                {
+                    "transaction_id": transaction_id,
+                    "id_tag": transaction.id_tag,
+                    "energy_kwh": round(transaction.energy_wh / 1000, 3),
+                    "reason": reason,
+                },
+            )
+        )
         return transaction
 
     def meter_values(

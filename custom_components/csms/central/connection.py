@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 import logging
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
-from ocpp.exceptions import InternalError, OCPPError
+from ocpp.charge_point import camel_to_snake_case, remove_nones, snake_to_camel_case
+from ocpp.exceptions import InternalError, OCPPError, SecurityError
 from ocpp.messages import Call, CallError, CallResult
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as OcppChargePoint, call_result
-from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
+from ocpp.v16.enums import (
+    Action,
+    ChargePointErrorCode,
+    DataTransferStatus,
+    RegistrationStatus,
+)
+from websockets.exceptions import ConnectionClosed
 
 from . import metering
+from .errors import CallErrorResponse, NotConnectedError, RequestTimeoutError
+from .events import ChargePointEvent, EventKind
 from .frames import (
     FrameError,
     as_ocpp16_error,
@@ -29,6 +41,16 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _TRAFFIC_LOGGER = logging.getLogger(f"{__package__}.traffic")
+
+# BootNotification interval for a charger that is not (yet) accepted: a
+# pending one asks again soon, a rejected one stays quiet for a while.
+PENDING_BOOT_INTERVAL = 30
+REJECTED_BOOT_INTERVAL = 300
+# A clock further off than this is worth telling the user about.
+CLOCK_SKEW_TOLERANCE_S = 300
+# Chargers report their status right after booting: those timestamps show
+# their clock, while later ones may have waited in an offline queue.
+FRESH_STATUS_WINDOW_S = 120
 
 
 def handles(action: Action) -> Any:
@@ -72,6 +94,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         the connection.
         """
         self.charge_point.last_seen = utcnow()
+        self.charge_point.message_log.record("received", raw_msg)
         try:
             message = parse_frame(raw_msg)
         except FrameError as err:
@@ -92,6 +115,14 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         if message.action not in self.route_map:
             await self._send_error(message, unknown_action_error(message.action))
             return
+        if message.action != Action.boot_notification and not self._central.is_admitted(
+            self.charge_point
+        ):
+            # OCPP 1.6 section 4.2: until accepted, a charge point only boots.
+            await self._send_error(
+                message, SecurityError(description="The charge point is not accepted")
+            )
+            return
         try:
             validate_call(message)
             await self._handle_call(message)
@@ -106,6 +137,54 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
 
     async def _send_error(self, message: Call, error: OCPPError) -> None:
         await self._send(message.create_call_error(error).to_json())
+
+    async def _send(self, message: str) -> None:
+        self.charge_point.message_log.record("sent", message)
+        await super()._send(message)
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL and return the charger's answer (snake_case keys).
+
+        ``payload`` has snake_case keys. The ``ocpp`` package's own ``call``
+        hides unknown CALLERROR codes behind an exception without the code;
+        this keeps the code and description for the user.
+        """
+        message = Call(
+            unique_id=str(uuid4()),
+            action=action,
+            payload=snake_to_camel_case(remove_nones(payload)),
+        )
+        async with self._call_lock:
+            try:
+                await self._send(message.to_json())
+            except ConnectionClosed as err:
+                raise NotConnectedError(self.id) from err
+            response = await self._await_response(action, message.unique_id)
+        if isinstance(response, CallError):
+            raise CallErrorResponse(
+                action, str(response.error_code), str(response.error_description or "")
+            )
+        answer: dict[str, Any] = camel_to_snake_case(response.payload)
+        return answer
+
+    async def _await_response(self, action: str, unique_id: str) -> CallResult | CallError:
+        """The answer to our call; gives up when the connection closes or time runs out."""
+        closed = asyncio.ensure_future(self.websocket.wait_closed())
+        try:
+            async with asyncio.timeout(self._response_timeout):
+                while True:
+                    answer = asyncio.ensure_future(self._response_queue.get())
+                    await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
+                    if not answer.done():
+                        answer.cancel()
+                        raise NotConnectedError(self.id)
+                    response: CallResult | CallError = answer.result()
+                    if response.unique_id == unique_id:
+                        return response
+        except TimeoutError as err:
+            raise RequestTimeoutError(action, self._response_timeout) from err
+        finally:
+            closed.cancel()
 
     # Charge-point-initiated messages (OCPP 1.6 section 4).
 
@@ -124,16 +203,33 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         charge_point.meter_type = payload.get("meter_type")
         charge_point.meter_serial_number = payload.get("meter_serial_number")
         charge_point.booted_at = utcnow()
+        status = self._central.admission(charge_point)
+        charge_point.registration_status = status
         self._central.charge_point_updated(charge_point)
+        interval = {
+            RegistrationStatus.accepted: self._central.heartbeat_interval,
+            RegistrationStatus.pending: PENDING_BOOT_INTERVAL,
+        }.get(status, REJECTED_BOOT_INTERVAL)
         return call_result.BootNotification(
-            current_time=format_timestamp(utcnow()),
-            interval=self._central.heartbeat_interval,
-            status=RegistrationStatus.accepted,
+            current_time=format_timestamp(utcnow()), interval=interval, status=status
+        )
+
+    @after(Action.boot_notification)
+    def after_boot_notification(self, **_: Any) -> None:
+        """Tell listeners once the answer is out: they may now send requests."""
+        self._central.fire_event(
+            ChargePointEvent(
+                EventKind.BOOTED,
+                self.id,
+                data={"registration_status": self.charge_point.registration_status},
+            )
         )
 
     @handles(Action.heartbeat)
     def on_heartbeat(self) -> call_result.Heartbeat:
         """Tell the charger the time."""
+        self.charge_point.last_heartbeat_at = utcnow()
+        self._central.charge_point_updated(self.charge_point, persist=False)
         return call_result.Heartbeat(current_time=format_timestamp(utcnow()))
 
     @handles(Action.status_notification)
@@ -147,13 +243,48 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         connector.info = payload.get("info")
         connector.vendor_id = payload.get("vendor_id")
         connector.vendor_error_code = payload.get("vendor_error_code")
-        connector.status_at = parse_timestamp(payload.get("timestamp"), fallback=utcnow())
+        now = utcnow()
+        connector.status_at = parse_timestamp(payload.get("timestamp"), fallback=now)
+        self._check_clock(connector.status_at, now)
         self._central.connector_updated(self.charge_point, connector_id)
+        if error_code != ChargePointErrorCode.no_error:
+            self._central.fire_event(
+                ChargePointEvent(
+                    EventKind.ERROR_REPORTED,
+                    self.id,
+                    connector_id,
+                    {
+                        "error_code": error_code,
+                        "info": connector.info,
+                        "vendor_error_code": connector.vendor_error_code,
+                    },
+                )
+            )
         return call_result.StatusNotification()
+
+    def _check_clock(self, reported: datetime, now: datetime) -> None:
+        """Note how far off the charger's clock is, judged by a fresh status.
+
+        A timestamp in the future is always a wrong clock; one in the past
+        only counts right after a boot, when nothing comes from a queue.
+        """
+        charge_point = self.charge_point
+        skew = (reported - now).total_seconds()
+        booted_at = charge_point.booted_at
+        fresh = booted_at is not None and (now - booted_at).total_seconds() < FRESH_STATUS_WINDOW_S
+        if skew <= CLOCK_SKEW_TOLERANCE_S and not fresh:
+            return
+        new_skew = skew if abs(skew) > CLOCK_SKEW_TOLERANCE_S else None
+        if new_skew != charge_point.clock_skew_s:
+            charge_point.clock_skew_s = new_skew
+            self._central.charge_point_updated(charge_point, persist=False)
 
     @handles(Action.authorize)
     def on_authorize(self, id_tag: str) -> call_result.Authorize:
         """Answer whether an id tag may charge."""
+        self._central.fire_event(
+            ChargePointEvent(EventKind.ID_TAG_PRESENTED, self.id, data={"id_tag": id_tag})
+        )
         return call_result.Authorize(id_tag_info=self._central.authorize(self.charge_point, id_tag))
 
     @handles(Action.start_transaction)

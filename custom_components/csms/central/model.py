@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .audit import MessageLog
+
 # OCPP uses connector 0 for the charge point as a whole.
 CHARGE_POINT_CONNECTOR_ID = 0
 
@@ -64,11 +66,16 @@ class Transaction:
             "started_at": self.started_at.isoformat(),
             "reservation_id": self.reservation_id,
             "meter_last_wh": self.meter_last_wh,
+            "meter_stop_wh": self.meter_stop_wh,
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
+            "stop_reason": self.stop_reason,
+            "stop_id_tag": self.stop_id_tag,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transaction:
         """Restore from storage."""
+        stopped_at = data.get("stopped_at")
         return cls(
             transaction_id=data["transaction_id"],
             connector_id=data["connector_id"],
@@ -77,6 +84,10 @@ class Transaction:
             started_at=datetime.fromisoformat(data["started_at"]),
             reservation_id=data.get("reservation_id"),
             meter_last_wh=data.get("meter_last_wh"),
+            meter_stop_wh=data.get("meter_stop_wh"),
+            stopped_at=datetime.fromisoformat(stopped_at) if stopped_at else None,
+            stop_reason=data.get("stop_reason"),
+            stop_id_tag=data.get("stop_id_tag"),
         )
 
 
@@ -103,21 +114,44 @@ class Connector:
     transaction: Transaction | None = None
     last_transaction: Transaction | None = None
 
+    @property
+    def session(self) -> Transaction | None:
+        """The running transaction, else the one that ran last."""
+        return self.transaction or self.last_transaction
+
     def to_dict(self) -> dict[str, Any]:
-        """Serialize what must survive a restart."""
+        """Serialize what must survive a restart.
+
+        The latest measurements are kept too: which ones a charger reports
+        decides which entities it has.
+        """
+        last = self.last_transaction
         return {
             "connector_id": self.connector_id,
             "status": self.status,
+            "error_code": self.error_code,
             "energy_register_wh": self.energy_register_wh,
+            "current_a": self.current_a,
+            "voltage_v": self.voltage_v,
+            "soc_percent": self.soc_percent,
+            "temperature_c": self.temperature_c,
+            "last_transaction": last.to_dict() if last else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Connector:
         """Restore from storage."""
+        last = data.get("last_transaction")
         return cls(
             connector_id=data["connector_id"],
             status=data.get("status"),
+            error_code=data.get("error_code"),
             energy_register_wh=data.get("energy_register_wh"),
+            current_a=data.get("current_a") or {},
+            voltage_v=data.get("voltage_v") or {},
+            soc_percent=data.get("soc_percent"),
+            temperature_c=data.get("temperature_c"),
+            last_transaction=Transaction.from_dict(last) if last else None,
         )
 
 
@@ -135,8 +169,15 @@ class ChargePoint:
     meter_type: str | None = None
     meter_serial_number: str | None = None
     connected: bool = False
+    # The answer to its last BootNotification (Accepted, Pending, Rejected).
+    registration_status: str | None = None
     booted_at: datetime | None = None
     last_seen: datetime | None = None
+    last_heartbeat_at: datetime | None = None
+    # How far the charger's clock is off (seconds), when it is noticeably off.
+    clock_skew_s: float | None = None
+    # Configuration keys read from the charger (GetConfiguration).
+    configuration: dict[str, str] = field(default_factory=dict)
     diagnostics_status: str | None = None
     firmware_status: str | None = None
     connectors: dict[int, Connector] = field(default_factory=dict)
@@ -144,6 +185,7 @@ class ChargePoint:
     # transaction's StopTransaction after a newer one has started on the same
     # connector, so open transactions are not kept per connector alone.
     transactions: dict[int, Transaction] = field(default_factory=dict)
+    message_log: MessageLog = field(default_factory=MessageLog, repr=False, compare=False)
 
     @property
     def outlet_ids(self) -> list[int]:
@@ -165,6 +207,7 @@ class ChargePoint:
             "model": self.model,
             "serial_number": self.serial_number,
             "firmware_version": self.firmware_version,
+            "configuration": self.configuration,
             "connectors": [c.to_dict() for c in self.connectors.values()],
             "transactions": [t.to_dict() for t in self.transactions.values()],
         }
@@ -178,6 +221,7 @@ class ChargePoint:
             model=data.get("model"),
             serial_number=data.get("serial_number"),
             firmware_version=data.get("firmware_version"),
+            configuration=data.get("configuration") or {},
         )
         for connector_data in data.get("connectors", []):
             connector = Connector.from_dict(connector_data)

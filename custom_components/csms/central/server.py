@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -14,6 +15,7 @@ from websockets.http11 import Request, Response
 
 from .central_system import CentralSystem
 from .connection import ChargePointConnection
+from .errors import NotConnectedError
 from .frames import load_validators
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,6 +102,32 @@ class OcppServer:
         )
         await server.wait_closed()
 
+    async def request(
+        self, charge_point_id: str, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send a request to a connected charge point and return its answer.
+
+        Raises a :class:`RequestError` when it is not connected, does not
+        answer in time, or answers with a CALLERROR.
+        """
+        connection = self.connections.get(charge_point_id)
+        if connection is None:
+            raise NotConnectedError(charge_point_id)
+        return await connection.request(action, payload)
+
+    def disconnect(self, charge_point_id: str) -> None:
+        """Close a charge point's connection (it was removed)."""
+        connection = self.connections.get(charge_point_id)
+        if connection is not None:
+            self._close_in_background(connection, "Charge point removed")
+
+    def _close_in_background(self, connection: ChargePointConnection, reason: str) -> None:
+        # Closing a dead connection can take the whole close timeout: nobody
+        # should wait for it.
+        task = asyncio.create_task(connection.websocket.close(CLOSE_GOING_AWAY, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse a handshake whose URL names no charge point."""
         if charge_point_id_from_path(request.path) is None:
@@ -124,13 +152,7 @@ class OcppServer:
             # The charger reconnected before we noticed the old connection
             # die: the new connection wins.
             _LOGGER.info("%s: new connection replaces the previous one", charge_point_id)
-            # Closing a dead connection can take the whole close timeout:
-            # do not make the new one wait for it.
-            task = asyncio.create_task(
-                previous.websocket.close(CLOSE_GOING_AWAY, "Replaced by a new connection")
-            )
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._close_in_background(previous, "Replaced by a new connection")
         charge_point.connected = True
         _LOGGER.info("%s: connected from %s", charge_point_id, websocket.remote_address)
         self.central.connection_changed(charge_point)

@@ -1,0 +1,142 @@
+"""A server entry's central system, shared with the charge point entries.
+
+One :class:`Hub` per server entry lives as long as that entry exists, across
+reloads, so charge point entries never hold on to a stale central system and
+set up in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_IGNORE, SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import discovery_flow
+from homeassistant.util.hass_dict import HassKey
+from ocpp.v16.enums import RegistrationStatus
+
+from .central import CentralSystem, ChargePoint, OcppServer
+from .central.errors import NotConnectedError
+from .central.events import ChargePointEvent, EventKind
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_ONBOARDING,
+    CONF_SERVER_ENTRY_ID,
+    DOMAIN,
+    ONBOARDING_ACCEPT,
+    ONBOARDING_ASK,
+)
+from .store import HomeAssistantStateStore
+
+
+@dataclass(slots=True)
+class Hub:
+    """The central system of one server entry, and its server while that entry is loaded."""
+
+    hass: HomeAssistant
+    server_entry_id: str
+    central: CentralSystem = field(init=False)
+    server: OcppServer | None = None
+
+    def __post_init__(self) -> None:
+        """Create the central system, deciding admission by the config entries."""
+        self.central = CentralSystem(
+            HomeAssistantStateStore(self.hass, self.server_entry_id), admission=self.admission
+        )
+
+    @callback
+    def admission(self, charge_point: ChargePoint) -> RegistrationStatus:
+        """Accepted: it has a charge point entry of this server (or the server accepts all).
+
+        Ignored or disabled entries, and entries of another server, keep it out.
+        """
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(
+            DOMAIN, charge_point.charge_point_id
+        )
+        if entry is None:
+            return (
+                RegistrationStatus.accepted
+                if self.onboarding == ONBOARDING_ACCEPT
+                else RegistrationStatus.pending
+            )
+        if (
+            entry.source == SOURCE_IGNORE
+            or entry.disabled_by is not None
+            or entry.data.get(CONF_SERVER_ENTRY_ID) != self.server_entry_id
+        ):
+            return RegistrationStatus.rejected
+        return RegistrationStatus.accepted
+
+    @property
+    def onboarding(self) -> str:
+        """The server's policy for unknown chargers."""
+        entry = self.hass.config_entries.async_get_entry(self.server_entry_id)
+        if entry is None:
+            return ONBOARDING_ASK
+        return str(entry.options.get(CONF_ONBOARDING, ONBOARDING_ASK))
+
+    @callback
+    def discover_new_chargers(self, event: ChargePointEvent) -> None:
+        """Offer a charger without an entry to the user (or add it, if all are accepted)."""
+        if (
+            event.kind is not EventKind.BOOTED
+            or self.hass.config_entries.async_entry_for_domain_unique_id(
+                DOMAIN, event.charge_point_id
+            )
+        ):
+            return
+        charge_point = self.central.charge_points.get(event.charge_point_id)
+        if charge_point is None:
+            return
+        discovery_flow.async_create_flow(
+            self.hass,
+            DOMAIN,
+            {"source": SOURCE_INTEGRATION_DISCOVERY},
+            {
+                CONF_SERVER_ENTRY_ID: self.server_entry_id,
+                CONF_CHARGE_POINT_ID: charge_point.charge_point_id,
+                "vendor": charge_point.vendor,
+                "model": charge_point.model,
+                "serial_number": charge_point.serial_number,
+                "accept": event.data.get("registration_status") == RegistrationStatus.accepted,
+            },
+        )
+
+    async def request(
+        self, charge_point_id: str, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send a request to a charge point of this server."""
+        if self.server is None:
+            raise NotConnectedError(charge_point_id)
+        return await self.server.request(charge_point_id, action, payload)
+
+
+_HUBS: HassKey[dict[str, Hub]] = HassKey(f"{DOMAIN}_hubs")
+_HUB_LOCK: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_hub_lock")
+
+
+async def async_get_hub(hass: HomeAssistant, server_entry_id: str) -> Hub:
+    """The hub of a server entry, created and loaded from storage on first use."""
+    hubs = hass.data.setdefault(_HUBS, {})
+    if (hub := hubs.get(server_entry_id)) is not None:
+        return hub
+    async with hass.data.setdefault(_HUB_LOCK, asyncio.Lock()):
+        if (hub := hubs.get(server_entry_id)) is None:
+            hub = Hub(hass, server_entry_id)
+            await hub.central.async_load()
+            hubs[server_entry_id] = hub
+    return hub
+
+
+@callback
+def async_loaded_hubs(hass: HomeAssistant) -> list[Hub]:
+    """Every hub in memory."""
+    return list(hass.data.get(_HUBS, {}).values())
+
+
+@callback
+def async_drop_hub(hass: HomeAssistant, server_entry_id: str) -> None:
+    """Forget a server entry's hub (the entry was removed)."""
+    hass.data.get(_HUBS, {}).pop(server_entry_id, None)

@@ -1,0 +1,76 @@
+"""A server entry: the OCPP websocket server on one port."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import issue_registry as ir
+
+from .central import OcppServer
+from .const import CONF_SERVER_ENTRY_ID, DOMAIN
+from .hub import async_drop_hub, async_get_hub
+from .runtime import ServerConfigEntry
+from .store import HomeAssistantStateStore
+
+
+def port_issue_id(entry_id: str) -> str:
+    """Repair issue raised while a server cannot listen."""
+    return f"port_unavailable_{entry_id}"
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bool:
+    """Start listening for chargers."""
+    hub = await async_get_hub(hass, entry.entry_id)
+    server = OcppServer(hub.central, host=entry.data[CONF_HOST], port=entry.data[CONF_PORT])
+    try:
+        await server.start()
+    except OSError as err:
+        placeholders = {
+            "host": entry.data[CONF_HOST],
+            "port": str(entry.data[CONF_PORT]),
+            "error": err.strerror or str(err),
+        }
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            port_issue_id(entry.entry_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="port_unavailable",
+            translation_placeholders=placeholders,
+        )
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="port_unavailable",
+            translation_placeholders=placeholders,
+        ) from err
+    ir.async_delete_issue(hass, DOMAIN, port_issue_id(entry.entry_id))
+    hub.server = server
+    entry.runtime_data = hub
+
+    async def stop(_: Event | None = None) -> None:
+        if hub.server is server:
+            hub.server = None
+        await server.stop()
+        await hub.central.async_save()
+
+    entry.async_on_unload(stop)
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, stop))
+    entry.async_on_unload(hub.central.subscribe_events(None, hub.discover_new_chargers))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bool:
+    """Stop listening; chargers reconnect once the server is back."""
+    return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> None:
+    """Forget the server's state and its charge points."""
+    async_drop_hub(hass, entry.entry_id)
+    ir.async_delete_issue(hass, DOMAIN, port_issue_id(entry.entry_id))
+    await HomeAssistantStateStore(hass, entry.entry_id).async_remove()
+    for charge_point_entry in hass.config_entries.async_entries(DOMAIN):
+        if charge_point_entry.data.get(CONF_SERVER_ENTRY_ID) == entry.entry_id:
+            await hass.config_entries.async_remove(charge_point_entry.entry_id)
