@@ -170,21 +170,23 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
     async def _await_response(self, action: str, unique_id: str) -> CallResult | CallError:
         """The answer to our call; gives up when the connection closes or time runs out."""
         closed = asyncio.ensure_future(self.websocket.wait_closed())
+        answer: asyncio.Future[CallResult | CallError] | None = None
         try:
             async with asyncio.timeout(self._response_timeout):
                 while True:
                     answer = asyncio.ensure_future(self._response_queue.get())
                     await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
                     if not answer.done():
-                        answer.cancel()
                         raise NotConnectedError(self.id)
-                    response: CallResult | CallError = answer.result()
+                    response = answer.result()
                     if response.unique_id == unique_id:
                         return response
         except TimeoutError as err:
             raise RequestTimeoutError(action, self._response_timeout) from err
         finally:
             closed.cancel()
+            if answer is not None:
+                answer.cancel()
 
     # Charge-point-initiated messages (OCPP 1.6 section 4).
 
