@@ -235,12 +235,8 @@ async def test_charge_point_settings(
 ) -> None:
     charge_point = await connect("SET1")
     entry_id = entry_id_of(hass, "SET1")
-    await wait_for(lambda: charge_point.calls_received.count(("GetConfiguration", {})) >= 0)
-    await wait_for(
-        lambda: (
-            hass.config_entries.async_get_entry(entry_id).runtime_data.charge_point.configuration
-        )  # type: ignore[union-attr]
-    )
+    charger = server_entry.runtime_data.central.charge_points["SET1"]
+    await wait_for(lambda: charger.configuration)
 
     result = await hass.config_entries.options.async_init(entry_id)
     assert result["type"] is FlowResultType.FORM
