@@ -26,7 +26,13 @@ from .runtime import CsmsConfigEntry, CsmsRuntimeData, charge_point_options
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 def configuration_issue_id(charge_point_id: str) -> str:
@@ -63,18 +69,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
 
 async def async_unload_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool:
     """Remove the entities; the charger stays connected to its server."""
+    if entry.disabled_by is not None:
+        # Nothing looks after a disabled charger: its issues would stay for good.
+        _delete_issues(hass, entry.data[CONF_CHARGE_POINT_ID])
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> None:
     """Forget the charger: it is an unknown charger again when it reconnects."""
     charge_point_id: str = entry.data[CONF_CHARGE_POINT_ID]
-    for issue_id in (configuration_issue_id(charge_point_id), clock_issue_id(charge_point_id)):
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
+    _delete_issues(hass, charge_point_id)
     hub = await async_get_hub(hass, entry.data[CONF_SERVER_ENTRY_ID])
     if hub.server is not None:
         hub.server.disconnect(charge_point_id)
     await hub.central.async_forget(charge_point_id)
+
+
+def _delete_issues(hass: HomeAssistant, charge_point_id: str) -> None:
+    for issue_id in (configuration_issue_id(charge_point_id), clock_issue_id(charge_point_id)):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: CsmsConfigEntry) -> None:
@@ -139,6 +152,9 @@ class _Caretaker:
                     ),
                 )
                 self._report_rejected(result.rejected)
+            else:
+                # Nothing is pushed, so nothing is refused.
+                self._report_rejected([])
             facts = await commissioning.read_facts(self._runtime.request)
         except RequestError as err:
             _LOGGER.warning(

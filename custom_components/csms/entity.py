@@ -74,11 +74,14 @@ class CsmsEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Write state whenever the charge point or connector changes."""
         await super().async_added_to_hass()
+        # Charge point entities also show the charge point's own facts (last
+        # heartbeat, firmware); its listeners hear of connector 0 as well.
+        connector_id = (
+            None if self._connector_id == CHARGE_POINT_CONNECTOR_ID else self._connector_id
+        )
         self.async_on_remove(
             self._runtime.hub.central.subscribe(
-                self._charge_point.charge_point_id,
-                self._connector_id,
-                self.async_write_ha_state,
+                self._charge_point.charge_point_id, connector_id, self.async_write_ha_state
             )
         )
 

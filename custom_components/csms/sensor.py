@@ -1,9 +1,10 @@
-"""Sensors: status, energy and power of charge points and connectors."""
+"""Sensors: status, errors, measurements and sessions of charge points and connectors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -11,14 +12,24 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import UnitOfEnergy, UnitOfPower
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTemperature,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from ocpp.v16.enums import ChargePointStatus
+from homeassistant.util import dt as dt_util
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 
 from . import CsmsConfigEntry
-from .central import Connector
+from .central import ChargePoint, Connector
 from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
 
 # Push updates: no polling to limit.
@@ -30,11 +41,27 @@ PARALLEL_UPDATES = 0
 _STATUS_STATES: dict[str, str] = {
     status.value: status.name.lower() for status in ChargePointStatus
 } | {ChargePointStatus.unavailable.value: "out_of_service"}
+_ERROR_CODE_STATES: dict[str, str] = {code.value: code.name for code in ChargePointErrorCode}
+_STOP_REASON_STATES: dict[str, str] = {reason.value: reason.name for reason in Reason}
+
+PHASES = ("L1", "L2", "L3")
+# What the metering rules file a reading without phase under.
+_NO_PHASE = "total"
 
 
 def status_state(connector: Connector) -> str | None:
     """The connector's OCPP status as a sensor state."""
     return _STATUS_STATES.get(connector.status or "")
+
+
+def phase_value(values: dict[str, float], phase: str | None) -> float | None:
+    """A phase's reading ("L1", or line-to-neutral "L1-N"); phase None: the one without phase.
+
+    Line-to-line readings ("L1-L2") are not a phase's own and are left out.
+    """
+    if phase is None:
+        return values.get(_NO_PHASE)
+    return values.get(phase, values.get(f"{phase}-N"))
 
 
 def _energy_kwh(connector: Connector) -> float | None:
@@ -43,28 +70,125 @@ def _energy_kwh(connector: Connector) -> float | None:
     return connector.energy_register_wh / 1000
 
 
+def _session_energy_kwh(connector: Connector) -> float | None:
+    session = connector.session
+    return None if session is None else session.energy_wh / 1000
+
+
+def _session_start(connector: Connector) -> datetime | None:
+    session = connector.session
+    return None if session is None else session.started_at
+
+
+def _session_id_tag(connector: Connector) -> str | None:
+    session = connector.session
+    return None if session is None else session.id_tag or None
+
+
+def _session_duration_s(connector: Connector) -> float | None:
+    # A running session's duration moves on with each update of the
+    # connector (meter values arrive every sample interval while charging).
+    session = connector.session
+    if session is None:
+        return None
+    end = session.stopped_at or dt_util.utcnow()
+    return max(0.0, (end - session.started_at).total_seconds())
+
+
+def _stop_reason(connector: Connector) -> str | None:
+    last = connector.last_transaction
+    return None if last is None else _STOP_REASON_STATES.get(last.stop_reason or "")
+
+
 @dataclass(frozen=True, kw_only=True)
 class CsmsSensorEntityDescription(CsmsEntityDescription, SensorEntityDescription):
-    """A sensor reading one value of a connector."""
+    """A sensor reading one value of a charge point or connector."""
 
-    value_fn: Callable[[Connector], StateType]
+    value_fn: Callable[[ChargePoint, Connector], StateType | datetime]
 
 
-SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
+def _current(phase: str | None) -> CsmsSensorEntityDescription:
+    return CsmsSensorEntityDescription(
+        key="current" if phase is None else f"current_{phase.lower()}",
+        translation_key="current" if phase is None else "current_phase",
+        translation_placeholders=None if phase is None else {"phase": phase},
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        exists_fn=lambda connector: phase_value(connector.current_a, phase) is not None,
+        value_fn=lambda _, connector: phase_value(connector.current_a, phase),
+    )
+
+
+def _voltage(phase: str | None) -> CsmsSensorEntityDescription:
+    return CsmsSensorEntityDescription(
+        key="voltage" if phase is None else f"voltage_{phase.lower()}",
+        translation_key="voltage" if phase is None else "voltage_phase",
+        translation_placeholders=None if phase is None else {"phase": phase},
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=0,
+        # Grid voltage wanders all the time: much history, little news.
+        entity_registry_enabled_default=False,
+        exists_fn=lambda connector: phase_value(connector.voltage_v, phase) is not None,
+        value_fn=lambda _, connector: phase_value(connector.voltage_v, phase),
+    )
+
+
+CHARGE_POINT_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
     CsmsSensorEntityDescription(
         key="charge_point_status",
         translation_key="charge_point_status",
         device_class=SensorDeviceClass.ENUM,
         options=list(_STATUS_STATES.values()),
         charge_point_level=True,
-        value_fn=status_state,
+        value_fn=lambda _, connector: status_state(connector),
     ),
+    CsmsSensorEntityDescription(
+        key="charge_point_error_code",
+        translation_key="charge_point_error_code",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(_ERROR_CODE_STATES.values()),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        charge_point_level=True,
+        value_fn=lambda _, connector: _ERROR_CODE_STATES.get(connector.error_code or ""),
+    ),
+    CsmsSensorEntityDescription(
+        key="last_heartbeat",
+        translation_key="last_heartbeat",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        charge_point_level=True,
+        value_fn=lambda charge_point, _: charge_point.last_heartbeat_at,
+    ),
+    CsmsSensorEntityDescription(
+        key="firmware_version",
+        translation_key="firmware_version",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # The device page shows it too.
+        entity_registry_enabled_default=False,
+        charge_point_level=True,
+        value_fn=lambda charge_point, _: charge_point.firmware_version,
+    ),
+)
+
+CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
     CsmsSensorEntityDescription(
         key="status",
         translation_key="status",
         device_class=SensorDeviceClass.ENUM,
         options=list(_STATUS_STATES.values()),
-        value_fn=status_state,
+        value_fn=lambda _, connector: status_state(connector),
+    ),
+    CsmsSensorEntityDescription(
+        key="error_code",
+        translation_key="error_code",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(_ERROR_CODE_STATES.values()),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda _, connector: _ERROR_CODE_STATES.get(connector.error_code or ""),
     ),
     CsmsSensorEntityDescription(
         key="energy",
@@ -73,7 +197,7 @@ SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_energy_kwh,
+        value_fn=lambda _, connector: _energy_kwh(connector),
     ),
     CsmsSensorEntityDescription(
         key="power",
@@ -82,9 +206,72 @@ SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        value_fn=lambda connector: connector.power_w,
+        value_fn=lambda _, connector: connector.power_w,
+    ),
+    *(_current(phase) for phase in (None, *PHASES)),
+    *(_voltage(phase) for phase in (None, *PHASES)),
+    CsmsSensorEntityDescription(
+        key="soc",
+        translation_key="soc",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        exists_fn=lambda connector: connector.soc_percent is not None,
+        value_fn=lambda _, connector: connector.soc_percent,
+    ),
+    CsmsSensorEntityDescription(
+        key="temperature",
+        translation_key="temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=lambda connector: connector.temperature_c is not None,
+        value_fn=lambda _, connector: connector.temperature_c,
+    ),
+    CsmsSensorEntityDescription(
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda _, connector: _session_energy_kwh(connector),
+    ),
+    CsmsSensorEntityDescription(
+        key="session_duration",
+        translation_key="session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        # The session start says as much, and is exact between updates.
+        entity_registry_enabled_default=False,
+        value_fn=lambda _, connector: _session_duration_s(connector),
+    ),
+    CsmsSensorEntityDescription(
+        key="session_start",
+        translation_key="session_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda _, connector: _session_start(connector),
+    ),
+    CsmsSensorEntityDescription(
+        key="session_id_tag",
+        translation_key="session_id_tag",
+        value_fn=lambda _, connector: _session_id_tag(connector),
+    ),
+    CsmsSensorEntityDescription(
+        key="stop_reason",
+        translation_key="stop_reason",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(_STOP_REASON_STATES.values()),
+        value_fn=lambda _, connector: _stop_reason(connector),
     ),
 )
+
+SENSORS = CHARGE_POINT_SENSORS + CONNECTOR_SENSORS
 
 
 async def async_setup_entry(
@@ -102,6 +289,6 @@ class CsmsSensor(CsmsEntity, SensorEntity):
     entity_description: CsmsSensorEntityDescription
 
     @property
-    def native_value(self) -> StateType:
+    def native_value(self) -> StateType | datetime:
         """The value from the model."""
-        return self.entity_description.value_fn(self.connector)
+        return self.entity_description.value_fn(self._charge_point, self.connector)
