@@ -268,15 +268,18 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         """Note how far off the charger's clock is, judged by a fresh status.
 
         A timestamp in the future is always a wrong clock; one in the past
-        only counts right after a boot, when nothing comes from a queue.
+        only counts right after a boot, when nothing comes from a queue. One
+        close to our time clears the finding.
         """
         charge_point = self.charge_point
         skew = (reported - now).total_seconds()
         booted_at = charge_point.booted_at
         fresh = booted_at is not None and (now - booted_at).total_seconds() < FRESH_STATUS_WINDOW_S
-        if skew <= CLOCK_SKEW_TOLERANCE_S and not fresh:
+        in_tolerance = abs(skew) <= CLOCK_SKEW_TOLERANCE_S
+        # A timestamp close to ours shows a good clock whenever it comes.
+        if not (fresh or in_tolerance or skew > 0):
             return
-        new_skew = skew if abs(skew) > CLOCK_SKEW_TOLERANCE_S else None
+        new_skew = None if in_tolerance else skew
         if new_skew != charge_point.clock_skew_s:
             charge_point.clock_skew_s = new_skew
             self._central.charge_point_updated(charge_point, persist=False)
