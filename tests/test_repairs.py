@@ -123,7 +123,7 @@ async def test_turning_configuration_off_in_the_options_clears_the_issue(
 
 
 async def test_clock_far_off_raises_an_issue_until_the_time_is_right(
-    hass: HomeAssistant, connect: Any
+    hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
 ) -> None:
     charger = await connect("CP001")
     assert issue(hass, "clock_skew_CP001") is None
@@ -147,6 +147,21 @@ async def test_clock_far_off_raises_an_issue_until_the_time_is_right(
     assert found.translation_key == "clock_skew"
     assert found.translation_placeholders == {"name": "CP001", "minutes": "60"}
 
+    # Long after the boot, a timestamp close to ours still shows the clock was set right.
+    model = server_entry.runtime_data.central.charge_points["CP001"]
+    model.booted_at = datetime.now(UTC) - timedelta(hours=1)
+    # An old timestamp then could come from the offline queue: it proves nothing.
+    await charger.call_raw(
+        "StatusNotification",
+        {
+            "connectorId": 1,
+            "errorCode": "NoError",
+            "status": "Available",
+            "timestamp": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        },
+    )
+    await hass.async_block_till_done()
+    assert issue(hass, "clock_skew_CP001") is not None
     await charger.status(1, "Available")
     await hass.async_block_till_done()
 
