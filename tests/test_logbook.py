@@ -28,6 +28,16 @@ from .conftest import add_charge_point, server_url
 ID_TAG = "Alice"
 
 
+async def _setup_logbook(hass: HomeAssistant) -> bool:
+    """Set up the real logbook without the web frontend it depends on.
+
+    The frontend needs the 110 MB home-assistant-frontend package, which only
+    the development setup installs; the logbook's websocket API does not use it.
+    """
+    hass.config.components.add("frontend")
+    return await async_setup_component(hass, "logbook", {})
+
+
 @pytest.fixture
 def mock_recorder_before_hass(async_test_recorder: RecorderInstanceContextManager) -> None:
     """Prepare the recorder's database before Home Assistant starts (as the logbook needs)."""
@@ -62,7 +72,7 @@ async def test_session_in_the_logbook(
     server_entry: MockConfigEntry,
     charge_points: list[SimulatedChargePoint],
 ) -> None:
-    assert await async_setup_component(hass, "logbook", {})
+    assert await _setup_logbook(hass)
     entry = await add_charge_point(hass, server_entry, "CP001", title="Carport")
     charger = SimulatedChargePoint("CP001")
     charge_points.append(charger)
@@ -100,7 +110,7 @@ async def test_connector_devices_are_named_with_their_charger(
     server_entry: MockConfigEntry,
     charge_points: list[SimulatedChargePoint],
 ) -> None:
-    assert await async_setup_component(hass, "logbook", {})
+    assert await _setup_logbook(hass)
     await add_charge_point(hass, server_entry, "CP002", title="Garage")
     charger = SimulatedChargePoint("CP002", connectors=2)
     charge_points.append(charger)
@@ -126,7 +136,7 @@ async def test_charger_without_a_device_is_named_by_its_id(
     server_entry: MockConfigEntry,
     charge_points: list[SimulatedChargePoint],
 ) -> None:
-    assert await async_setup_component(hass, "logbook", {})
+    assert await _setup_logbook(hass)
     entry = await add_charge_point(hass, server_entry, "CP003")
     charger = SimulatedChargePoint("CP003")
     charge_points.append(charger)
