@@ -107,6 +107,7 @@ class _Caretaker:
         self._hass = hass
         self._entry = entry
         self._runtime = runtime
+        self._reported_skew: float | None = None
 
     @callback
     def handle_event(self, event: ChargePointEvent) -> None:
@@ -188,6 +189,11 @@ class _Caretaker:
     def check_clock(self) -> None:
         """Raise or clear the clock repair issue as the charger's clock skew changes."""
         charge_point = self._runtime.charge_point
+        # Called on every change of the charge point (each heartbeat): only
+        # a new finding touches the issue registry.
+        if charge_point.clock_skew_s == self._reported_skew:
+            return
+        self._reported_skew = charge_point.clock_skew_s
         issue_id = clock_issue_id(charge_point.charge_point_id)
         if charge_point.clock_skew_s is None:
             ir.async_delete_issue(self._hass, DOMAIN, issue_id)
