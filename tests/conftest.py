@@ -15,7 +15,9 @@ import pytest_socket
 
 # Imported before Home Assistant loads integrations (pytest-homeassistant-custom-component).
 import custom_components.csms  # noqa: F401
+from custom_components.csms.central.authorization import IdTagRecord
 from custom_components.csms.const import CONF_CHARGE_POINT_ID, CONF_SERVER_ENTRY_ID, DOMAIN
+from custom_components.csms.id_tags import ID_TAGS
 
 if TYPE_CHECKING:
     from simulator import SimulatedChargePoint
@@ -48,13 +50,18 @@ def no_deprecated_api(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     assert not reports, reports
 
 
-def server_config_entry(port: int = 0, host: str = "127.0.0.1") -> MockConfigEntry:
-    """A server entry (port 0: the system picks a free one)."""
+def server_config_entry(
+    port: int = 0, host: str = "127.0.0.1", *, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """A server entry of the current version (port 0: the system picks a free one)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"OCPP server on port {port}",
         unique_id=str(port),
         data={CONF_HOST: host, CONF_PORT: port},
+        options=options or {},
+        version=1,
+        minor_version=2,
     )
 
 
@@ -67,6 +74,8 @@ def charge_point_config_entry(
         title=title or charge_point_id,
         unique_id=charge_point_id,
         data={CONF_SERVER_ENTRY_ID: server.entry_id, CONF_CHARGE_POINT_ID: charge_point_id},
+        version=1,
+        minor_version=2,
     )
 
 
@@ -79,6 +88,12 @@ async def add_charge_point(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def register_id_tags(hass: HomeAssistant, *id_tags: str) -> None:
+    """Let these cards charge (the servers refuse unknown ones)."""
+    for id_tag in id_tags:
+        await hass.data[ID_TAGS].async_add(IdTagRecord(id_tag), None)
 
 
 def entry_id_of(hass: HomeAssistant, charge_point_id: str) -> str:

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.csms.const import DOMAIN
 
-from .conftest import entry_id_of, wait_for
+from .conftest import entry_id_of, register_id_tags, wait_for
 
 
 def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
@@ -31,6 +31,7 @@ def state(hass: HomeAssistant, platform: str, unique_id: str) -> str:
 async def test_full_session_moves_the_entities(
     hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
 ) -> None:
+    await register_id_tags(hass, "TAG1")
     charge_point = await connect("CP001")
 
     device = dr.async_get(hass).async_get_device_by_identifier(

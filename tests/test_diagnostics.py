@@ -23,7 +23,7 @@ from custom_components.csms.diagnostics import redact
 from simulator import SimulatedChargePoint
 from simulator.configuration import ConfigurationKey
 
-from .conftest import add_charge_point, server_url, wait_for
+from .conftest import add_charge_point, register_id_tags, server_url, wait_for
 
 ID_TAG = "ALICE-04A2B3C4"
 SERIAL_NUMBER = "SN-8812-3317"
@@ -89,6 +89,8 @@ async def charged_charger(
     hass: HomeAssistant, server: MockConfigEntry, charge_points: list[SimulatedChargePoint]
 ) -> SimulatedChargePoint:
     """A charger that booted with its identity, was configured and ran a session."""
+    # Registered: the card is in the local list the charger gets too.
+    await register_id_tags(hass, ID_TAG)
     await add_charge_point(hass, server, "CP001", title="Carport")
     charger = SimulatedChargePoint("CP001", serial_number=SERIAL_NUMBER)
     # The key is write-only in OCPP 1.6, yet chargers do show it.
@@ -112,7 +114,7 @@ async def charged_charger(
     )
     await charger.wait_for_call("GetConfiguration")
     central = server.runtime_data.central
-    await wait_for(lambda: bool(central.charge_points["CP001"].configuration))
+    await wait_for(lambda: central.charge_points["CP001"].local_list.synced_at is not None)
 
     entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "CP001")
     assert entry is not None
@@ -203,6 +205,9 @@ async def test_device_diagnostics_of_charge_point_and_connector(
     await hass.async_block_till_done()
     entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "CP002")
     assert entry is not None
+    charge_point = entry.runtime_data.charge_point
+    await wait_for(lambda: charge_point.local_list.synced_at is not None)
+    await hass.async_block_till_done()
     device_registry = dr.async_get(hass)
     charge_point_device = device_registry.async_get_device_by_identifier(
         (DOMAIN, "CP002"), entry.entry_id

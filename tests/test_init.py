@@ -143,7 +143,8 @@ async def test_stop_for_a_transaction_never_seen_is_accepted(
             ],
         },
     )
-    assert response == {"idTagInfo": {"status": "Accepted"}}
+    # Taken all the same; the idTagInfo tells the standing of the unknown tag.
+    assert response == {"idTagInfo": {"status": "Invalid"}}
     connector = server_entry.runtime_data.central.charge_points["CP001"].connectors[1]
     finished = connector.last_transaction
     assert finished is not None

@@ -124,6 +124,8 @@ async def test_connector_devices_are_named_with_their_charger(
 
     assert entries == [
         "Garage booted (Accepted)",
+        # The card was not authorized before: StartTransaction is its swipe.
+        "Garage Connector 2 read tag Alice",
         "Garage Connector 2 started charging (tag Alice)",
         "Garage Connector 2 stopped charging: 0.0 kWh (Local)",
     ]

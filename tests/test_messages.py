@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.csms.central.central_system import CentralSystem
 from custom_components.csms.const import DOMAIN
 
-from .conftest import wait_for
+from .conftest import register_id_tags, wait_for
 
 START = {"connectorId": 1, "idTag": "TAG1", "meterStart": 1000}
 
@@ -38,7 +38,10 @@ async def test_diagnostics_and_firmware_progress_is_recorded(
     assert model.firmware_status == "Installing"
 
 
-async def test_a_repeated_start_transaction_gets_the_same_id(connect: Any) -> None:
+async def test_a_repeated_start_transaction_gets_the_same_id(
+    hass: HomeAssistant, connect: Any
+) -> None:
+    await register_id_tags(hass, "TAG1")
     charge_point = await connect()
     payload = {**START, "timestamp": "2026-11-21T10:00:00Z"}
     first = await charge_point.call_raw("StartTransaction", payload)
@@ -119,8 +122,12 @@ async def test_late_meter_values_of_an_earlier_transaction(
 
 
 async def test_handler_failure_is_an_internal_error_and_the_connection_stays(
-    server_entry: MockConfigEntry, connect: Any, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant,
+    server_entry: MockConfigEntry,
+    connect: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    await register_id_tags(hass, "TAG1")
     charge_point = await connect()
 
     def broken(*_: Any) -> None:
@@ -181,7 +188,8 @@ async def test_a_stop_transaction_with_schema_faults_is_still_taken(
         "StartTransaction",
         {**START, "idTag": "A-TAG-LONGER-THAN-20-CHARS", "timestamp": "2026-11-21T09:00:00Z"},
     )
-    assert started["idTagInfo"] == {"status": "Accepted"}
+    # No such tag can be registered; the transaction is recorded all the same.
+    assert started["idTagInfo"] == {"status": "Invalid"}
     answer = await charge_point.call_raw(
         "StopTransaction",
         {

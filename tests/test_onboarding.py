@@ -180,13 +180,20 @@ async def test_accept_automatically(
     hass: HomeAssistant, server_entry: MockConfigEntry, connect: Any
 ) -> None:
     result = await hass.config_entries.options.async_init(server_entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["type"] is FlowResultType.MENU
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_ONBOARDING: ONBOARDING_ACCEPT}
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "settings"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ONBOARDING: ONBOARDING_ACCEPT, "unknown_id_tags": "invalid"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert server_entry.options == {CONF_ONBOARDING: ONBOARDING_ACCEPT}
+    assert server_entry.options == {
+        CONF_ONBOARDING: ONBOARDING_ACCEPT,
+        "unknown_id_tags": "invalid",
+    }
 
     charge_point = await connect("AUTO", known=False)
     assert charge_point.boot_response.status == "Accepted"

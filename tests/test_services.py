@@ -31,7 +31,11 @@ SERVICES = (
     "data_transfer",
     "trigger_message",
     "get_message_log",
+    "get_local_list_version",
+    "send_local_list",
 )
+# Services about id tags, not about one charger.
+ID_TAG_SERVICES = ("add_tag", "update_tag", "remove_tag", "list_tags")
 
 
 async def call(
@@ -52,8 +56,9 @@ def runtime(hass: HomeAssistant, charge_point_id: str) -> CsmsRuntimeData:
 
 
 async def settled(hass: HomeAssistant, charge_point_id: str) -> None:
-    """Wait until the charger's configuration after boot has been read."""
-    await wait_for(lambda: bool(runtime(hass, charge_point_id).charge_point.configuration))
+    """Wait until the charger is configured after boot, its local list included."""
+    charge_point = runtime(hass, charge_point_id).charge_point
+    await wait_for(lambda: charge_point.local_list.synced_at is not None)
     await hass.async_block_till_done()
 
 
@@ -100,9 +105,12 @@ async def test_services_exist_before_any_entry(hass: HomeAssistant) -> None:
     for service in SERVICES:
         assert hass.services.has_service(DOMAIN, service), service
 
+    for service in ID_TAG_SERVICES:
+        assert hass.services.has_service(DOMAIN, service), service
     descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
-    assert set(descriptions) == set(SERVICES)
-    for service, description in descriptions.items():
+    assert set(descriptions) == {*SERVICES, *ID_TAG_SERVICES}
+    for service in SERVICES:
+        description = descriptions[service]
         device_field = description["fields"]["device_id"]
         assert device_field["selector"]["device"]["integration"] == DOMAIN, service
 

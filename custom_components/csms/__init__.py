@@ -9,23 +9,52 @@ server or the other chargers.
 
 from __future__ import annotations
 
+import logging
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from . import charge_point_entry, server_entry, services
-from .const import CONF_CHARGE_POINT_ID, DOMAIN
+from . import charge_point_entry, id_tag_services, server_entry, services
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_UNKNOWN_ID_TAGS,
+    DOMAIN,
+    UNKNOWN_ID_TAGS_ACCEPTED,
+)
+from .id_tags import async_setup_id_tags
 from .runtime import CsmsConfigEntry, CsmsRuntimeData, ServerConfigEntry
 
 __all__ = ["CsmsConfigEntry", "CsmsRuntimeData", "ServerConfigEntry"]
+
+_LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services (once, for every entry)."""
+    """Load the id tags and register the services (once, for every entry)."""
+    await async_setup_id_tags(hass)
     services.async_setup_services(hass)
+    id_tag_services.async_setup_id_tag_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Bring an entry of an older version up to date.
+
+    1.2: id tags are checked. Servers set up before accepted every tag;
+    they keep doing so until the user chooses otherwise.
+    """
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        options = dict(entry.options)
+        if not _is_charge_point_entry(entry):
+            options.setdefault(CONF_UNKNOWN_ID_TAGS, UNKNOWN_ID_TAGS_ACCEPTED)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        _LOGGER.debug("Migrated %s to version 1.2", entry.title)
     return True
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from homeassistant.components.tag import async_scan_tag
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
@@ -22,6 +23,8 @@ from .const import (
 )
 from .devices import DeviceManager
 from .hub import async_get_hub
+from .id_tags import ID_TAGS
+from .local_lists import LocalListKeeper
 from .runtime import CsmsConfigEntry, CsmsRuntimeData, charge_point_options
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,11 +54,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
     charge_point_id: str = entry.data[CONF_CHARGE_POINT_ID]
     charge_point = hub.central.charge_point(charge_point_id)
     devices = DeviceManager(hass, entry, hub.central, charge_point_id)
-    runtime = entry.runtime_data = CsmsRuntimeData(hub, charge_point, devices)
+    local_list = LocalListKeeper(hass, hub, charge_point)
+    runtime = entry.runtime_data = CsmsRuntimeData(hub, charge_point, devices, local_list)
     entry.async_on_unload(devices.start())
+    entry.async_on_unload(local_list.shutdown)
     caretaker = _Caretaker(hass, entry, runtime)
     entry.async_on_unload(hub.central.subscribe_events(charge_point_id, caretaker.handle_event))
     entry.async_on_unload(hub.central.subscribe(charge_point_id, None, caretaker.check_clock))
+    entry.async_on_unload(hub.central.subscribe(charge_point_id, None, caretaker.check_reconnect))
+    entry.async_on_unload(hass.data[ID_TAGS].subscribe(local_list.schedule))
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if charge_point.connected and charge_point.registration_status != RegistrationStatus.accepted:
@@ -108,6 +115,7 @@ class _Caretaker:
         self._entry = entry
         self._runtime = runtime
         self._reported_skew: float | None = None
+        self._was_connected = runtime.charge_point.connected
 
     @callback
     def handle_event(self, event: ChargePointEvent) -> None:
@@ -121,6 +129,13 @@ class _Caretaker:
                 **event.data,
             },
         )
+        if event.kind is EventKind.ID_TAG_PRESENTED:
+            # Home Assistant's own tag event, with the charger as the reader.
+            self._entry.async_create_background_task(
+                self._hass,
+                async_scan_tag(self._hass, event.data["id_tag"], self._runtime.devices.device_id()),
+                f"{DOMAIN} {event.charge_point_id} tag scanned",
+            )
         if (
             event.kind is EventKind.BOOTED
             and event.data.get("registration_status") == RegistrationStatus.accepted
@@ -128,6 +143,15 @@ class _Caretaker:
             self._entry.async_create_background_task(
                 self._hass, self.configure(), f"{DOMAIN} {event.charge_point_id} configure"
             )
+
+    @callback
+    def check_reconnect(self) -> None:
+        """A charger back without a boot may have missed changes of its local list."""
+        charge_point = self._runtime.charge_point
+        reconnected = charge_point.connected and not self._was_connected
+        self._was_connected = charge_point.connected
+        if reconnected and charge_point.registration_status == RegistrationStatus.accepted:
+            self._runtime.local_list.schedule()
 
     async def trigger_boot(self) -> None:
         """Ask the charger for a BootNotification (it is accepted now)."""
@@ -141,7 +165,7 @@ class _Caretaker:
             )
 
     async def configure(self) -> None:
-        """Push the recommended configuration (if wanted) and read the charger's facts."""
+        """Push the recommended configuration (if wanted), read the facts, sync the local list."""
         charge_point = self._runtime.charge_point
         options = charge_point_options(self._entry.options)
         try:
@@ -149,7 +173,11 @@ class _Caretaker:
                 result = await commissioning.push_configuration(
                     self._runtime.request,
                     commissioning.recommended_configuration(
-                        options[CONF_SAMPLE_INTERVAL], options[CONF_MEASURANDS]
+                        options[CONF_SAMPLE_INTERVAL],
+                        options[CONF_MEASURANDS],
+                        # What it reported at its last boot, if anything.
+                        charge_point.configuration,
+                        accept_unknown_id_tags=self._runtime.hub.accepts_unknown_id_tags(),
                     ),
                 )
                 self._report_rejected(result.rejected)
@@ -165,6 +193,7 @@ class _Caretaker:
         if facts != charge_point.configuration:
             charge_point.configuration = facts
             self._runtime.hub.central.charge_point_updated(charge_point)
+        await self._runtime.local_list.async_sync_quietly()
 
     def _report_rejected(self, rejected: list[str]) -> None:
         issue_id = configuration_issue_id(self._runtime.charge_point_id)

@@ -23,9 +23,13 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import selector
+from homeassistant.util import dt as dt_util
+from ocpp.v16.enums import AuthorizationStatus
 import probatio
 
+from .central.authorization import MAX_ID_TAG_LENGTH, TAG_STATUSES, IdTagRecord
 from .central.commissioning import SUPPORTED_MEASURANDS
 from .const import (
     CONF_CHARGE_POINT_ID,
@@ -35,13 +39,29 @@ from .const import (
     CONF_REMOTE_START_ID_TAG,
     CONF_SAMPLE_INTERVAL,
     CONF_SERVER_ENTRY_ID,
+    CONF_UNKNOWN_ID_TAGS,
     DEFAULT_HOST,
     DEFAULT_PORT,
     DOMAIN,
     ONBOARDING_ACCEPT,
     ONBOARDING_ASK,
+    UNKNOWN_ID_TAGS_ACCEPTED,
+    UNKNOWN_ID_TAGS_INVALID,
+)
+from .id_tags import (
+    ATTR_CHARGE_POINTS,
+    ATTR_EXPIRY_DATE,
+    ATTR_GROUP_LIMIT,
+    ATTR_PARENT_ID_TAG,
+    ATTR_STATUS,
+    ATTR_TENANT,
+    ID_TAGS,
+    apply_changes,
+    known_charge_points,
 )
 from .runtime import charge_point_options
+
+ATTR_ID_TAG = "id_tag"
 
 _PORT_SELECTOR = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=65535, step=1, mode=selector.NumberSelectorMode.BOX)
@@ -155,7 +175,7 @@ class CsmsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up an OCPP server, or accept a charger that connected to one."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with no discovered charger."""
@@ -285,27 +305,236 @@ def _title(port: int) -> str:
 
 
 class ServerOptionsFlow(OptionsFlow):
-    """What a server does with chargers it does not know."""
+    """A server's policies, and the id tags of every server."""
+
+    def __init__(self) -> None:
+        """No tag chosen yet."""
+        self._id_tag: str | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the onboarding policy."""
+        """Start at the menu (a step of its own: "init" is a charger's form)."""
+        return await self.async_step_server()
+
+    async def async_step_server(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the server's settings and the id tags."""
+        menu = ["settings", "add_tag"]
+        if self.hass.data[ID_TAGS].records:
+            menu += ["edit_tag", "remove_tag"]
+        return self.async_show_menu(step_id="server", menu_options=menu)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the onboarding and unknown id tag policies."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        current = self.config_entry.options.get(CONF_ONBOARDING, ONBOARDING_ASK)
+            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        options = self.config_entry.options
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=probatio.Schema(
                 {
-                    probatio.Required(CONF_ONBOARDING, default=current): selector.SelectSelector(
-                        selector.SelectSelectorConfig(
-                            options=[ONBOARDING_ASK, ONBOARDING_ACCEPT],
-                            translation_key=CONF_ONBOARDING,
-                            mode=selector.SelectSelectorMode.LIST,
-                        )
-                    )
+                    probatio.Required(
+                        CONF_ONBOARDING, default=options.get(CONF_ONBOARDING, ONBOARDING_ASK)
+                    ): _list_selector(CONF_ONBOARDING, [ONBOARDING_ASK, ONBOARDING_ACCEPT]),
+                    probatio.Required(
+                        CONF_UNKNOWN_ID_TAGS,
+                        default=options.get(CONF_UNKNOWN_ID_TAGS, UNKNOWN_ID_TAGS_INVALID),
+                    ): _list_selector(
+                        CONF_UNKNOWN_ID_TAGS, [UNKNOWN_ID_TAGS_INVALID, UNKNOWN_ID_TAGS_ACCEPTED]
+                    ),
                 }
             ),
         )
+
+    async def async_step_add_tag(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Register an id tag: a card read at a charger is one pick away."""
+        registry = self.hass.data[ID_TAGS]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            id_tag = str(user_input[ATTR_ID_TAG]).strip()
+            if not 0 < len(id_tag) <= MAX_ID_TAG_LENGTH:
+                errors[ATTR_ID_TAG] = "invalid_id_tag"
+            elif id_tag in registry.records:
+                errors[ATTR_ID_TAG] = "id_tag_exists"
+            elif (error := await self._async_save(IdTagRecord(id_tag), user_input)) is None:
+                return self.async_create_entry(data=dict(self.config_entry.options))
+            else:
+                errors["base"] = error
+        schema = probatio.Schema(
+            {
+                probatio.Required(ATTR_ID_TAG): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=[
+                            selector.SelectOptionDict(value=id_tag, label=label)
+                            for id_tag, label in registry.unregistered_tags().items()
+                        ],
+                        custom_value=True,
+                        mode=selector.SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                **self._record_fields(),
+            }
+        )
+        return self.async_show_form(
+            step_id="add_tag",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_edit_tag(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose the id tag to change."""
+        if user_input is not None:
+            self._id_tag = user_input[ATTR_ID_TAG]
+            return await self.async_step_tag()
+        return self.async_show_form(
+            step_id="edit_tag",
+            data_schema=probatio.Schema({probatio.Required(ATTR_ID_TAG): self._tag_selector()}),
+        )
+
+    async def async_step_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Change an id tag's name, standing, group, tenant and chargers."""
+        registry = self.hass.data[ID_TAGS]
+        assert self._id_tag is not None
+        record = registry.records[self._id_tag]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (error := await self._async_save(record, user_input)) is None:
+                return self.async_create_entry(data=dict(self.config_entry.options))
+            errors["base"] = error
+        current = user_input or _form_values(record, registry.name(record.id_tag))
+        return self.async_show_form(
+            step_id="tag",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(self._record_fields()), current
+            ),
+            description_placeholders={"id_tag": record.id_tag},
+            errors=errors,
+        )
+
+    async def async_step_remove_tag(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Forget id tags (their Home Assistant tags stay)."""
+        registry = self.hass.data[ID_TAGS]
+        if user_input is not None:
+            for id_tag in user_input[ATTR_ID_TAG]:
+                await registry.async_remove(id_tag)
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        return self.async_show_form(
+            step_id="remove_tag",
+            data_schema=probatio.Schema(
+                {probatio.Required(ATTR_ID_TAG): self._tag_selector(multiple=True)}
+            ),
+        )
+
+    def _tag_selector(self, *, multiple: bool = False) -> selector.SelectSelector:
+        registry = self.hass.data[ID_TAGS]
+        options = []
+        for id_tag, record in sorted(registry.records.items()):
+            details = [detail for detail in (registry.name(id_tag), record.tenant) if detail]
+            label = f"{id_tag} ({', '.join(details)})" if details else id_tag
+            options.append(selector.SelectOptionDict(value=id_tag, label=label))
+        return selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=options, multiple=multiple, mode=selector.SelectSelectorMode.DROPDOWN
+            )
+        )
+
+    def _record_fields(self) -> dict[Any, Any]:
+        """The form fields of an id tag; an empty optional field clears it."""
+        charge_points = known_charge_points(self.hass)
+        return {
+            probatio.Optional(CONF_NAME): selector.TextSelector(),
+            probatio.Required(ATTR_STATUS, default=str(AuthorizationStatus.accepted)): (
+                selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=list(TAG_STATUSES),
+                        translation_key=ATTR_STATUS,
+                        mode=selector.SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            ),
+            probatio.Optional(ATTR_EXPIRY_DATE): selector.DateTimeSelector(),
+            probatio.Optional(ATTR_PARENT_ID_TAG): selector.TextSelector(),
+            probatio.Optional(ATTR_TENANT): selector.TextSelector(),
+            probatio.Optional(ATTR_CHARGE_POINTS): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[
+                        selector.SelectOptionDict(value=charge_point_id, label=title)
+                        for charge_point_id, title in sorted(charge_points.items())
+                    ],
+                    multiple=True,
+                    mode=selector.SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            probatio.Optional(ATTR_GROUP_LIMIT): selector.NumberSelector(
+                selector.NumberSelectorConfig(
+                    min=1, max=1000, step=1, mode=selector.NumberSelectorMode.BOX
+                )
+            ),
+        }
+
+    async def _async_save(self, record: IdTagRecord, user_input: dict[str, Any]) -> str | None:
+        """Store the form's id tag (new or changed); an error key when it cannot be."""
+        registry = self.hass.data[ID_TAGS]
+        expiry_text = user_input.get(ATTR_EXPIRY_DATE)
+        expiry = dt_util.parse_datetime(expiry_text) if expiry_text else None
+        if expiry_text and expiry is None:
+            return "invalid_expiry_date"
+        parent = str(user_input.get(ATTR_PARENT_ID_TAG) or "").strip()
+        if len(parent) > MAX_ID_TAG_LENGTH:
+            return "invalid_parent_id_tag"
+        limit = user_input.get(ATTR_GROUP_LIMIT)
+        changes = {
+            ATTR_STATUS: user_input[ATTR_STATUS],
+            ATTR_EXPIRY_DATE: expiry,
+            ATTR_PARENT_ID_TAG: parent,
+            ATTR_TENANT: user_input.get(ATTR_TENANT),
+            ATTR_CHARGE_POINTS: user_input.get(ATTR_CHARGE_POINTS),
+            ATTR_GROUP_LIMIT: int(limit) if limit else None,
+        }
+        try:
+            record = apply_changes(record, changes, known_charge_points(self.hass))
+        except ServiceValidationError as err:
+            return str(err.translation_key)
+        name = str(user_input.get(CONF_NAME) or "").strip() or None
+        if record.id_tag in registry.records:
+            await registry.async_update(record, name)
+        else:
+            await registry.async_add(record, name)
+        return None
+
+
+def _list_selector(translation_key: str, options: list[str]) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options,
+            translation_key=translation_key,
+            mode=selector.SelectSelectorMode.LIST,
+        )
+    )
+
+
+def _form_values(record: IdTagRecord, name: str | None) -> dict[str, Any]:
+    """An id tag's fields as the form shows them."""
+    values: dict[str, Any] = {
+        CONF_NAME: name,
+        ATTR_STATUS: str(record.status),
+        ATTR_EXPIRY_DATE: (
+            dt_util.as_local(record.expiry_date).strftime("%Y-%m-%d %H:%M:%S")
+            if record.expiry_date
+            else None
+        ),
+        ATTR_PARENT_ID_TAG: record.parent_id_tag,
+        ATTR_TENANT: record.tenant,
+        ATTR_CHARGE_POINTS: sorted(record.charge_points) if record.charge_points else None,
+        ATTR_GROUP_LIMIT: record.group_limit,
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 class ChargePointOptionsFlow(OptionsFlow):

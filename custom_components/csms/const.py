@@ -15,6 +15,10 @@ CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_ONBOARDING: Final = "onboarding"
 ONBOARDING_ASK: Final = "ask"
 ONBOARDING_ACCEPT: Final = "accept"
+# Server options: whether id tags nobody registered may charge.
+CONF_UNKNOWN_ID_TAGS: Final = "unknown_id_tags"
+UNKNOWN_ID_TAGS_INVALID: Final = "invalid"
+UNKNOWN_ID_TAGS_ACCEPTED: Final = "accepted"
 
 # Charge point options.
 CONF_PUSH_CONFIGURATION: Final = "push_configuration"

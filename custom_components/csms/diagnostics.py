@@ -8,6 +8,7 @@ the raw and nested JSON text a charger may send.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import fields
 from datetime import datetime
@@ -20,8 +21,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import AnyDeviceEntry
 
 from .central import ChargePoint, Connector, Transaction
+from .central.local_list import LocalListState
 from .const import CONF_CHARGE_POINT_ID, CONF_SERVER_ENTRY_ID
 from .hub import Hub, async_loaded_hubs
+from .id_tags import ID_TAGS
 
 # Key names (lower case, without separators) whose values are redacted.
 _SECRET_KEYS = frozenset({"iccid", "imsi", "password", "authorizationkey"})
@@ -157,9 +160,18 @@ def _connector(connector: Connector) -> dict[str, Any]:
     }
 
 
+def _local_list(state: LocalListState) -> dict[str, Any]:
+    # The entries are id tags: counted, not shown.
+    return {
+        **_fields(state, skip={"entries"}),
+        "entries": len(state.entries) if state.entries is not None else None,
+    }
+
+
 def _charge_point(charge_point: ChargePoint) -> dict[str, Any]:
     return {
-        **_fields(charge_point, skip={"connectors", "transactions", "message_log"}),
+        **_fields(charge_point, skip={"connectors", "transactions", "message_log", "local_list"}),
+        "local_list": _local_list(charge_point.local_list),
         "connectors": [
             _connector(charge_point.connectors[connector_id])
             for connector_id in sorted(charge_point.connectors)
@@ -198,6 +210,17 @@ def _server_diagnostics(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, An
                 for cp in sorted(charge_points, key=lambda cp: cp.charge_point_id)
             ],
         },
+        "id_tags": _id_tags(hass),
+    }
+
+
+def _id_tags(hass: HomeAssistant) -> dict[str, Any]:
+    """How many id tags there are, by status (they are shared by all servers)."""
+    records = hass.data[ID_TAGS].records.values()
+    return {
+        "count": len(records),
+        "by_status": dict(Counter(str(record.status) for record in records)),
+        "restricted_to_charge_points": sum(r.charge_points is not None for r in records),
     }
 
 

@@ -24,9 +24,9 @@ class CsmsEntityDescription(EntityDescription):
     # True: one entity per charge point (fed by connector 0);
     # False: one per connector.
     charge_point_level: bool = False
-    # Whether the connector has what the entity shows (e.g. a phase's
-    # current); the entity is added once it does.
-    exists_fn: Callable[[Connector], bool] = lambda _: True
+    # Whether the charge point or connector has what the entity shows (a
+    # phase's current, a feature profile); the entity is added once it does.
+    exists_fn: Callable[[ChargePoint, Connector], bool] = lambda *_: True
 
 
 class CsmsEntity(Entity):
@@ -113,7 +113,11 @@ def async_add_entities_per_connector[DescriptionT: CsmsEntityDescription](
         @callback
         def add_existing() -> None:
             connector = charge_point.connectors[connector_id]
-            ready = [description for description in waiting if description.exists_fn(connector)]
+            ready = [
+                description
+                for description in waiting
+                if description.exists_fn(charge_point, connector)
+            ]
             if not ready:
                 return
             for description in ready:
@@ -124,7 +128,11 @@ def async_add_entities_per_connector[DescriptionT: CsmsEntityDescription](
             if not waiting:
                 unsubscribe()
 
-        unsubscribe = central.subscribe(charge_point.charge_point_id, connector_id, add_existing)
+        # Charge point entities may wait for the charge point's facts too:
+        # its listeners hear of those and of connector 0.
+        unsubscribe = central.subscribe(
+            charge_point.charge_point_id, None if charge_point_level else connector_id, add_existing
+        )
         entry.async_on_unload(lambda: unsubscribe() if waiting else None)
         add_existing()
 

@@ -18,16 +18,23 @@ from homeassistant.util.hass_dict import HassKey
 from ocpp.v16.enums import RegistrationStatus
 
 from .central import CentralSystem, ChargePoint, OcppServer
+from .central.authorization import ActiveTransaction, TagAuthorizer
 from .central.errors import NotConnectedError
 from .central.events import ChargePointEvent, EventKind
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_ONBOARDING,
+    CONF_REMOTE_START_ID_TAG,
     CONF_SERVER_ENTRY_ID,
+    CONF_UNKNOWN_ID_TAGS,
+    DEFAULT_REMOTE_START_ID_TAG,
     DOMAIN,
     ONBOARDING_ACCEPT,
     ONBOARDING_ASK,
+    UNKNOWN_ID_TAGS_ACCEPTED,
+    UNKNOWN_ID_TAGS_INVALID,
 )
+from .id_tags import ID_TAGS
 from .store import HomeAssistantStateStore
 
 
@@ -41,10 +48,45 @@ class Hub:
     server: OcppServer | None = None
 
     def __post_init__(self) -> None:
-        """Create the central system, deciding admission by the config entries."""
+        """Create the central system: admission by the config entries, id tags by the registry."""
         self.central = CentralSystem(
-            HomeAssistantStateStore(self.hass, self.server_entry_id), admission=self.admission
+            HomeAssistantStateStore(self.hass, self.server_entry_id),
+            admission=self.admission,
+            authorizer=TagAuthorizer(
+                self.hass.data[ID_TAGS].records,
+                accept_unknown=self.accepts_unknown_id_tags,
+                remote_start_id_tag=self.remote_start_id_tag,
+                active_transactions=self._active_transactions,
+            ),
         )
+
+    def _server_option(self, key: str, default: str) -> str:
+        entry = self.hass.config_entries.async_get_entry(self.server_entry_id)
+        if entry is None:
+            return default
+        return str(entry.options.get(key, default))
+
+    def accepts_unknown_id_tags(self) -> bool:
+        """The server's policy for id tags it does not know."""
+        return (
+            self._server_option(CONF_UNKNOWN_ID_TAGS, UNKNOWN_ID_TAGS_INVALID)
+            == UNKNOWN_ID_TAGS_ACCEPTED
+        )
+
+    def remote_start_id_tag(self, charge_point_id: str) -> str | None:
+        """The id tag a charge point's remote starts use (it may charge there)."""
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id)
+        if entry is None or entry.data.get(CONF_SERVER_ENTRY_ID) != self.server_entry_id:
+            return None
+        return str(entry.options.get(CONF_REMOTE_START_ID_TAG, DEFAULT_REMOTE_START_ID_TAG))
+
+    def _active_transactions(self) -> list[ActiveTransaction]:
+        """Transactions running at the chargers of every server: a card is one card."""
+        return [
+            active
+            for hub in async_loaded_hubs(self.hass)
+            for active in hub.central.active_transactions()
+        ]
 
     @callback
     def admission(self, charge_point: ChargePoint) -> RegistrationStatus:
@@ -72,10 +114,7 @@ class Hub:
     @property
     def onboarding(self) -> str:
         """The server's policy for unknown chargers."""
-        entry = self.hass.config_entries.async_get_entry(self.server_entry_id)
-        if entry is None:
-            return ONBOARDING_ASK
-        return str(entry.options.get(CONF_ONBOARDING, ONBOARDING_ASK))
+        return self._server_option(CONF_ONBOARDING, ONBOARDING_ASK)
 
     @callback
     def discover_new_chargers(self, event: ChargePointEvent) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +48,26 @@ async def async_request(
         HomeAssistantError: The charger is not connected, did not answer,
             answered with a CALLERROR or refused the request.
     """
-    charge_point_id = runtime.charge_point_id
-    try:
+    with request_errors(runtime.charge_point_id):
         response = await runtime.request(action, payload)
+    if accepted is not None and (status := response.get("status")) not in accepted:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="request_rejected",
+            translation_placeholders={
+                "charge_point_id": runtime.charge_point_id,
+                "action": action,
+                "status": str(status),
+            },
+        )
+    return response
+
+
+@contextmanager
+def request_errors(charge_point_id: str) -> Iterator[None]:
+    """Turn a failed exchange with a charge point into a translated HomeAssistantError."""
+    try:
+        yield
     except NotConnectedError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -61,7 +80,7 @@ async def async_request(
             translation_key="charge_point_timeout",
             translation_placeholders={
                 "charge_point_id": charge_point_id,
-                "action": action,
+                "action": err.action,
                 "timeout": f"{err.timeout:g}",
             },
         ) from err
@@ -71,19 +90,8 @@ async def async_request(
             translation_key="charge_point_call_error",
             translation_placeholders={
                 "charge_point_id": charge_point_id,
-                "action": action,
+                "action": err.action,
                 "code": err.code,
                 "description": err.description,
             },
         ) from err
-    if accepted is not None and (status := response.get("status")) not in accepted:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="request_rejected",
-            translation_placeholders={
-                "charge_point_id": charge_point_id,
-                "action": action,
-                "status": str(status),
-            },
-        )
-    return response

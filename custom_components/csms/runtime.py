@@ -18,6 +18,7 @@ from .const import (
 )
 from .devices import DeviceManager
 from .hub import Hub
+from .local_lists import LocalListKeeper
 
 # A server entry holds its hub.
 type ServerConfigEntry = ConfigEntry[Hub]
@@ -25,11 +26,12 @@ type ServerConfigEntry = ConfigEntry[Hub]
 
 @dataclass(slots=True)
 class CsmsRuntimeData:
-    """A loaded charge point entry: its hub, its charge point and devices."""
+    """A loaded charge point entry: its hub, charge point, devices and local list."""
 
     hub: Hub
     charge_point: ChargePoint
     devices: DeviceManager
+    local_list: LocalListKeeper
 
     @property
     def charge_point_id(self) -> str:

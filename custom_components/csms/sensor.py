@@ -30,6 +30,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 
 from . import CsmsConfigEntry
 from .central import ChargePoint, Connector
+from .central.local_list import SyncResult
 from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
 
 # Push updates: no polling to limit.
@@ -95,6 +96,11 @@ def _session_duration_s(connector: Connector) -> float | None:
     return max(0.0, (end - session.started_at).total_seconds())
 
 
+def _local_list_version(charge_point: ChargePoint) -> int | None:
+    # Version 0 means no list sent yet: nothing to show.
+    return charge_point.local_list.version or None
+
+
 def _stop_reason(connector: Connector) -> str | None:
     last = connector.last_transaction
     return None if last is None else _STOP_REASON_STATES.get(last.stop_reason or "")
@@ -116,7 +122,7 @@ def _current(phase: str | None) -> CsmsSensorEntityDescription:
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
-        exists_fn=lambda connector: phase_value(connector.current_a, phase) is not None,
+        exists_fn=lambda _, connector: phase_value(connector.current_a, phase) is not None,
         value_fn=lambda _, connector: phase_value(connector.current_a, phase),
     )
 
@@ -132,7 +138,7 @@ def _voltage(phase: str | None) -> CsmsSensorEntityDescription:
         suggested_display_precision=0,
         # Grid voltage wanders all the time: much history, little news.
         entity_registry_enabled_default=False,
-        exists_fn=lambda connector: phase_value(connector.voltage_v, phase) is not None,
+        exists_fn=lambda _, connector: phase_value(connector.voltage_v, phase) is not None,
         value_fn=lambda _, connector: phase_value(connector.voltage_v, phase),
     )
 
@@ -162,6 +168,24 @@ CHARGE_POINT_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         charge_point_level=True,
         value_fn=lambda charge_point, _: charge_point.last_heartbeat_at,
+    ),
+    CsmsSensorEntityDescription(
+        key="local_list_version",
+        translation_key="local_list_version",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        charge_point_level=True,
+        exists_fn=lambda charge_point, _: charge_point.supports_local_list,
+        value_fn=lambda charge_point, _: _local_list_version(charge_point),
+    ),
+    CsmsSensorEntityDescription(
+        key="local_list_sync",
+        translation_key="local_list_sync",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(result) for result in SyncResult],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        charge_point_level=True,
+        exists_fn=lambda charge_point, _: charge_point.supports_local_list,
+        value_fn=lambda charge_point, _: charge_point.local_list.result,
     ),
     CsmsSensorEntityDescription(
         key="firmware_version",
@@ -217,7 +241,7 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        exists_fn=lambda connector: connector.soc_percent is not None,
+        exists_fn=lambda _, connector: connector.soc_percent is not None,
         value_fn=lambda _, connector: connector.soc_percent,
     ),
     CsmsSensorEntityDescription(
@@ -228,7 +252,7 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
-        exists_fn=lambda connector: connector.temperature_c is not None,
+        exists_fn=lambda _, connector: connector.temperature_c is not None,
         value_fn=lambda _, connector: connector.temperature_c,
     ),
     CsmsSensorEntityDescription(

@@ -26,12 +26,12 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import async_register_admin_service
-from ocpp.v16.enums import Action, AvailabilityType, ResetType
+from ocpp.v16.enums import Action, AvailabilityType, ResetType, UpdateType
 import probatio as vol
 
 from .const import CONF_CHARGE_POINT_ID, DOMAIN
 from .devices import connector_identifier
-from .requests import async_request
+from .requests import async_request, request_errors
 from .runtime import CsmsConfigEntry, CsmsRuntimeData
 
 ATTR_CONNECTOR_ID = "connector_id"
@@ -58,6 +58,10 @@ SERVICE_CLEAR_CACHE = "clear_cache"
 SERVICE_DATA_TRANSFER = "data_transfer"
 SERVICE_TRIGGER_MESSAGE = "trigger_message"
 SERVICE_GET_MESSAGE_LOG = "get_message_log"
+SERVICE_GET_LOCAL_LIST_VERSION = "get_local_list_version"
+SERVICE_SEND_LOCAL_LIST = "send_local_list"
+ATTR_UPDATE_TYPE = "update_type"
+ATTR_LIST_VERSION = "list_version"
 
 # OCPP 1.6 section 7.26 MessageTrigger. The ocpp package's enum also holds the
 # security extension's values, which only ExtendedTriggerMessage may request.
@@ -94,7 +98,7 @@ _CONNECTOR_OR_CHARGE_POINT = cv.positive_int
 _CONNECTOR = vol.All(vol.Coerce(int), vol.Range(min=1))
 
 
-class _ServiceSchema(vol.Schema):
+class ServiceSchema(vol.Schema):
     """A service schema whose faults reach the caller as translated validation errors."""
 
     def __call__(self, data: Any, **kwargs: Any) -> Any:
@@ -109,9 +113,9 @@ class _ServiceSchema(vol.Schema):
             ) from err
 
 
-def _schema(fields: dict[Any, Any]) -> _ServiceSchema:
+def _schema(fields: dict[Any, Any]) -> ServiceSchema:
     """A service's schema: the charger (by device or identity) and its own fields."""
-    return _ServiceSchema(
+    return ServiceSchema(
         {
             vol.Optional(ATTR_DEVICE_ID): cv.string,
             vol.Optional(CONF_CHARGE_POINT_ID): cv.string,
@@ -276,7 +280,7 @@ def _get_configuration(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
     return {"key": data.get(ATTR_KEY) or None}
 
 
-def _clear_cache(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
+def _no_payload(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
@@ -362,7 +366,10 @@ _OPERATIONS: dict[str, _Operation] = {
         _get_configuration,
         admin=True,
     ),
-    SERVICE_CLEAR_CACHE: _Operation(Action.clear_cache, {}, _clear_cache, admin=True),
+    SERVICE_CLEAR_CACHE: _Operation(Action.clear_cache, {}, _no_payload, admin=True),
+    SERVICE_GET_LOCAL_LIST_VERSION: _Operation(
+        Action.get_local_list_version, {}, _no_payload, admin=False
+    ),
     SERVICE_DATA_TRANSFER: _Operation(
         Action.data_transfer,
         {
@@ -430,6 +437,42 @@ def async_setup_services(hass: HomeAssistant) -> None:
             entries = entries[-limit:]
         response: dict[str, Any] = {"entries": entries}
         return response
+
+    async def send_local_list(call: ServiceCall) -> ServiceResponse:
+        target = _resolve_target(hass, call.data)
+        charge_point = target.runtime.charge_point
+        if charge_point.configuration and not charge_point.supports_local_list:
+            raise _error("local_list_not_supported", charge_point_id=target.charge_point_id)
+        if not charge_point.connected:
+            raise _error("charge_point_not_connected", charge_point_id=target.charge_point_id)
+        with request_errors(target.charge_point_id):
+            outcome = await target.runtime.local_list.async_sync(
+                update_type=call.data.get(ATTR_UPDATE_TYPE),
+                list_version=call.data.get(ATTR_LIST_VERSION),
+            )
+        return {
+            "status": str(outcome.result),
+            "list_version": outcome.list_version,
+            "update_type": outcome.update_type,
+            "entries": outcome.entries,
+        }
+
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_SEND_LOCAL_LIST,
+        send_local_list,
+        schema=_schema(
+            {
+                vol.Optional(ATTR_UPDATE_TYPE): vol.In([str(kind) for kind in UpdateType]),
+                # 0 and -1 mean "no list" to GetLocalListVersion (OCPP 1.6 section 5.9).
+                vol.Optional(ATTR_LIST_VERSION): vol.All(
+                    vol.Coerce(int), vol.Range(min=1, max=2**31 - 1)
+                ),
+            }
+        ),
+        supports_response=SupportsResponse.OPTIONAL,
+    )
 
     async_register_admin_service(
         hass,

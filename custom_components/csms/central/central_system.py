@@ -7,17 +7,20 @@ persists what must survive a restart and tells observers what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 import logging
+import time
 from typing import Any, Protocol
 
 from ocpp.v16.datatypes import IdTagInfo
-from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
+from ocpp.v16.enums import RegistrationStatus
 
 from . import metering
+from .authorization import AcceptAll, ActiveTransaction, Purpose
 from .events import ChargePointEvent, EventKind
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
+from .timestamps import utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,6 +28,10 @@ STORAGE_VERSION = 1
 DEFAULT_HEARTBEAT_INTERVAL = 300
 # OCPP 1.6 transactionId is an integer; many chargers keep it in 32 bits.
 MAX_TRANSACTION_ID = 2**31 - 1
+# One swipe of a card reaches us as Authorize and then StartTransaction (and
+# a remote start as RemoteStartTransaction and then StartTransaction): the
+# same tag at the same charger within this time is one presentation.
+PRESENTATION_WINDOW_S = 60.0
 
 Listener = Callable[[], None]
 ConnectorListener = Callable[[ChargePoint, int], None]
@@ -36,6 +43,27 @@ Admission = Callable[[ChargePoint], RegistrationStatus]
 def accept_all(charge_point: ChargePoint) -> RegistrationStatus:
     """Admission that lets every charge point in."""
     return RegistrationStatus.accepted
+
+
+class Authorizer(Protocol):
+    """Decides which id tags may charge (see :mod:`.authorization`)."""
+
+    def tenant(self, id_tag: str) -> str | None:
+        """Who is billed for what a tag charges."""
+
+    def id_tag_info(
+        self,
+        charge_point_id: str,
+        id_tag: str,
+        *,
+        now: datetime,
+        purpose: Purpose,
+        transaction_id: int | None = None,
+    ) -> IdTagInfo:
+        """The idTagInfo for a tag presented at a charge point."""
+
+    def local_list(self, charge_point_id: str, now: datetime) -> dict[str, dict[str, Any]]:
+        """The local authorization list a charge point should hold."""
 
 
 class StateStore(Protocol):
@@ -60,16 +88,20 @@ class CentralSystem:
         *,
         heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL,
         admission: Admission = accept_all,
+        authorizer: Authorizer | None = None,
     ) -> None:
         """Create an empty central system; call :meth:`async_load` next."""
         self.heartbeat_interval = heartbeat_interval
         self.admission = admission
+        self.authorizer: Authorizer = authorizer or AcceptAll()
         self.charge_points: dict[str, ChargePoint] = {}
         self._store = store
         self._last_transaction_id = 0
         self._listeners: dict[tuple[str, int | None], list[Listener]] = {}
         self._connector_listeners: dict[str, list[ConnectorListener]] = {}
         self._event_listeners: dict[str | None, list[EventListener]] = {}
+        # (charge point id, id tag) -> when it was last presented (monotonic).
+        self._presented: dict[tuple[str, str], float] = {}
 
     # Persistence
 
@@ -201,9 +233,64 @@ class CentralSystem:
         """Whether the charge point may use the central system (beyond booting)."""
         return self.admission(charge_point) is RegistrationStatus.accepted
 
-    def authorize(self, charge_point: ChargePoint, id_tag: str) -> IdTagInfo:
-        """Whether an id tag may charge here: every tag is accepted for now."""
-        return IdTagInfo(status=AuthorizationStatus.accepted)
+    def authorize(
+        self,
+        charge_point: ChargePoint,
+        id_tag: str,
+        purpose: Purpose,
+        transaction_id: int | None = None,
+    ) -> IdTagInfo:
+        """Whether an id tag may charge here (the idTagInfo to answer)."""
+        return self.authorizer.id_tag_info(
+            charge_point.charge_point_id,
+            id_tag,
+            now=utcnow(),
+            purpose=purpose,
+            transaction_id=transaction_id,
+        )
+
+    def active_transactions(self) -> Iterator[ActiveTransaction]:
+        """The transactions charging now: the current one of each connector.
+
+        Older open transactions of a connector wait for a late
+        StopTransaction; they do not keep their tag busy.
+        """
+        for charge_point in self.charge_points.values():
+            for connector in charge_point.connectors.values():
+                if (transaction := connector.transaction) is not None:
+                    yield ActiveTransaction(
+                        charge_point.charge_point_id, transaction.transaction_id, transaction.id_tag
+                    )
+
+    def id_tag_presented(
+        self, charge_point: ChargePoint, id_tag: str, connector_id: int = CHARGE_POINT_CONNECTOR_ID
+    ) -> None:
+        """Report a card presented at a charger, once per swipe."""
+        if self._seen_recently(charge_point, id_tag):
+            return
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.ID_TAG_PRESENTED,
+                charge_point.charge_point_id,
+                connector_id,
+                {"id_tag": id_tag},
+            )
+        )
+
+    def remote_start_requested(self, charge_point: ChargePoint, id_tag: str) -> None:
+        """A remote start names a tag nobody presented: its StartTransaction is no swipe."""
+        self._seen_recently(charge_point, id_tag)
+
+    def _seen_recently(self, charge_point: ChargePoint, id_tag: str) -> bool:
+        now = time.monotonic()
+        if len(self._presented) > 1024:
+            self._presented = {
+                key: at for key, at in self._presented.items() if now - at < PRESENTATION_WINDOW_S
+            }
+        key = (charge_point.charge_point_id, id_tag)
+        last = self._presented.get(key)
+        self._presented[key] = now
+        return last is not None and now - last < PRESENTATION_WINDOW_S
 
     def _next_transaction_id(self) -> int:
         self._last_transaction_id = self._last_transaction_id % MAX_TRANSACTION_ID + 1
@@ -242,6 +329,7 @@ class CentralSystem:
             started_at=started_at,
             reservation_id=reservation_id,
             meter_last_wh=float(meter_start_wh),
+            tenant=self.authorizer.tenant(id_tag),
         )
         charge_point.transactions[transaction.transaction_id] = transaction
         connector.transaction = transaction
@@ -260,7 +348,11 @@ class CentralSystem:
                 EventKind.TRANSACTION_STARTED,
                 charge_point.charge_point_id,
                 connector_id,
-                {"transaction_id": transaction.transaction_id, "id_tag": id_tag},
+                {
+                    "transaction_id": transaction.transaction_id,
+                    "id_tag": id_tag,
+                    "tenant": transaction.tenant,
+                },
             )
         )
         return transaction
@@ -293,6 +385,7 @@ class CentralSystem:
                 transaction_id=transaction_id,
                 connector_id=_sole_outlet(charge_point),
                 id_tag=id_tag or "",
+                tenant=self.authorizer.tenant(id_tag) if id_tag else None,
                 meter_start_wh=int(begin) if begin is not None else meter_stop_wh,
                 started_at=min((s.timestamp for s in samples), default=stopped_at),
             )
@@ -330,6 +423,7 @@ class CentralSystem:
                 {
                     "transaction_id": transaction_id,
                     "id_tag": transaction.id_tag,
+                    "tenant": transaction.tenant,
                     "energy_kwh": round(transaction.energy_wh / 1000, 3),
                     "reason": reason,
                 },

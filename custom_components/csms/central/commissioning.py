@@ -7,7 +7,7 @@ so any host can run them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import logging
 from typing import Any
@@ -51,18 +51,55 @@ FACT_KEYS: tuple[str, ...] = (
     "MeterValuesSampledData",
     "ClockAlignedDataInterval",
     "HeartbeatInterval",
+    "LocalAuthorizeOffline",
+    "AuthorizationCacheEnabled",
+    "AllowOfflineTxForUnknownId",
+    "LocalAuthListMaxLength",
+    "SendLocalListMaxLength",
+    "StopTransactionOnInvalidId",
 )
 
 
-def recommended_configuration(sample_interval_s: int, measurands: Iterable[str]) -> dict[str, str]:
-    """The configuration keys and values to push to an accepted charger."""
-    return {
+def recommended_configuration(
+    sample_interval_s: int,
+    measurands: Iterable[str],
+    facts: Mapping[str, str] | None = None,
+    *,
+    accept_unknown_id_tags: bool = False,
+) -> dict[str, str]:
+    """The configuration keys and values to push to an accepted charger.
+
+    Offline authorization is included: known cards keep working while the
+    central system is out of reach (local list and cache), unknown ones do
+    not, unless the server accepts unknown tags anyway. Given the charger's
+    ``facts`` (from an earlier boot), keys it does not have are left out;
+    without them a charger answers NotSupported, which is harmless.
+    """
+    configuration = {
         "MeterValueSampleInterval": str(sample_interval_s),
         "MeterValuesSampledData": ",".join(measurands),
         "ClockAlignedDataInterval": str(CLOCK_ALIGNED_INTERVAL_S),
         "MeterValuesAlignedData": "Energy.Active.Import.Register",
         "WebSocketPingInterval": str(WEBSOCKET_PING_INTERVAL_S),
     }
+    offline = {
+        "LocalAuthorizeOffline": "true",
+        "AuthorizationCacheEnabled": "true",
+        "AllowOfflineTxForUnknownId": "true" if accept_unknown_id_tags else "false",
+        "LocalAuthListEnabled": "true",
+    }
+    if facts:
+        offline = {key: value for key, value in offline.items() if key in facts}
+        if not supports_profile(facts, "LocalAuthListManagement"):
+            offline.pop("LocalAuthListEnabled", None)
+    configuration.update(offline)
+    return configuration
+
+
+def supports_profile(facts: Mapping[str, str], profile: str) -> bool:
+    """Whether SupportedFeatureProfiles names a feature profile."""
+    profiles = facts.get("SupportedFeatureProfiles", "")
+    return profile in {name.strip() for name in profiles.split(",")}
 
 
 @dataclass(slots=True)

@@ -17,11 +17,13 @@ from ocpp.v16.enums import (
     Action,
     ChargePointErrorCode,
     DataTransferStatus,
+    Reason,
     RegistrationStatus,
 )
 from websockets.exceptions import ConnectionClosed
 
 from . import metering
+from .authorization import Purpose
 from .errors import CallErrorResponse, NotConnectedError, RequestTimeoutError
 from .events import ChargePointEvent, EventKind
 from .frames import (
@@ -149,6 +151,8 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         hides unknown CALLERROR codes behind an exception without the code;
         this keeps the code and description for the user.
         """
+        if action == Action.remote_start_transaction:
+            self._central.remote_start_requested(self.charge_point, str(payload.get("id_tag")))
         message = Call(
             unique_id=str(uuid4()),
             action=action,
@@ -287,16 +291,22 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
     @handles(Action.authorize)
     def on_authorize(self, id_tag: str) -> call_result.Authorize:
         """Answer whether an id tag may charge."""
-        self._central.fire_event(
-            ChargePointEvent(EventKind.ID_TAG_PRESENTED, self.id, data={"id_tag": id_tag})
+        self._central.id_tag_presented(self.charge_point, id_tag)
+        return call_result.Authorize(
+            id_tag_info=self._central.authorize(self.charge_point, id_tag, Purpose.AUTHORIZE)
         )
-        return call_result.Authorize(id_tag_info=self._central.authorize(self.charge_point, id_tag))
 
     @handles(Action.start_transaction)
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **payload: Any
     ) -> call_result.StartTransaction:
-        """Open a transaction and hand out its id."""
+        """Open a transaction and hand out its id, whatever the tag's standing.
+
+        A charger that started offline has charged already, and one that
+        asks may stop at once (StopTransactionOnInvalidId): either way the
+        transaction is recorded and billed to its tag.
+        """
+        self._central.id_tag_presented(self.charge_point, id_tag, connector_id)
         transaction = await self._central.start_transaction(
             self.charge_point,
             connector_id=connector_id,
@@ -307,7 +317,12 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         )
         return call_result.StartTransaction(
             transaction_id=transaction.transaction_id,
-            id_tag_info=self._central.authorize(self.charge_point, id_tag),
+            id_tag_info=self._central.authorize(
+                self.charge_point,
+                id_tag,
+                Purpose.START_TRANSACTION,
+                transaction_id=transaction.transaction_id,
+            ),
         )
 
     @handles(Action.stop_transaction)
@@ -317,20 +332,25 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         """Close a transaction. Never refused (OCPP 1.6 section 4.10)."""
         now = utcnow()
         id_tag = payload.get("id_tag")
+        reason = payload.get("reason") or Reason.local
+        if id_tag and reason == Reason.local:
+            # Other reasons carry the tag of the start at most: no card was shown.
+            self._central.id_tag_presented(self.charge_point, id_tag)
         await self._central.stop_transaction(
             self.charge_point,
             transaction_id=transaction_id,
             meter_stop_wh=meter_stop,
             stopped_at=parse_timestamp(timestamp, fallback=now),
-            reason=payload.get("reason") or "Local",
+            reason=reason,
             id_tag=id_tag,
             samples=metering.parse_meter_values(
                 payload.get("transaction_data") or [], fallback_time=now
             ),
         )
-        return call_result.StopTransaction(
-            id_tag_info=self._central.authorize(self.charge_point, id_tag) if id_tag else None
-        )
+        info = None
+        if id_tag:
+            info = self._central.authorize(self.charge_point, id_tag, Purpose.STOP_TRANSACTION)
+        return call_result.StopTransaction(id_tag_info=info)
 
     @handles(Action.meter_values)
     def on_meter_values(

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from .audit import MessageLog
+from .commissioning import supports_profile
+from .local_list import LocalListState
 
 # OCPP uses connector 0 for the charge point as a whole.
 CHARGE_POINT_CONNECTOR_ID = 0
@@ -45,6 +47,8 @@ class Transaction:
     stopped_at: datetime | None = None
     stop_reason: str | None = None
     stop_id_tag: str | None = None
+    # Who is billed: the tenant of the id tag when the transaction started.
+    tenant: str | None = None
     # The meter values the charger sent with its StopTransaction.
     transaction_data: list[Sample] = field(default_factory=list)
 
@@ -70,6 +74,7 @@ class Transaction:
             "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
             "stop_reason": self.stop_reason,
             "stop_id_tag": self.stop_id_tag,
+            "tenant": self.tenant,
         }
 
     @classmethod
@@ -88,6 +93,7 @@ class Transaction:
             stopped_at=datetime.fromisoformat(stopped_at) if stopped_at else None,
             stop_reason=data.get("stop_reason"),
             stop_id_tag=data.get("stop_id_tag"),
+            tenant=data.get("tenant"),
         )
 
 
@@ -178,6 +184,7 @@ class ChargePoint:
     clock_skew_s: float | None = None
     # Configuration keys read from the charger (GetConfiguration).
     configuration: dict[str, str] = field(default_factory=dict)
+    local_list: LocalListState = field(default_factory=LocalListState)
     diagnostics_status: str | None = None
     firmware_status: str | None = None
     connectors: dict[int, Connector] = field(default_factory=dict)
@@ -186,6 +193,11 @@ class ChargePoint:
     # connector, so open transactions are not kept per connector alone.
     transactions: dict[int, Transaction] = field(default_factory=dict)
     message_log: MessageLog = field(default_factory=MessageLog, repr=False, compare=False)
+
+    @property
+    def supports_local_list(self) -> bool:
+        """Whether the charger reported the LocalAuthListManagement feature profile."""
+        return supports_profile(self.configuration, "LocalAuthListManagement")
 
     @property
     def outlet_ids(self) -> list[int]:
@@ -208,6 +220,7 @@ class ChargePoint:
             "serial_number": self.serial_number,
             "firmware_version": self.firmware_version,
             "configuration": self.configuration,
+            "local_list": self.local_list.to_dict(),
             "connectors": [c.to_dict() for c in self.connectors.values()],
             "transactions": [t.to_dict() for t in self.transactions.values()],
         }
@@ -222,6 +235,7 @@ class ChargePoint:
             serial_number=data.get("serial_number"),
             firmware_version=data.get("firmware_version"),
             configuration=data.get("configuration") or {},
+            local_list=LocalListState.from_dict(data.get("local_list") or {}),
         )
         for connector_data in data.get("connectors", []):
             connector = Connector.from_dict(connector_data)
