@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.csms.const import DOMAIN
 from simulator import SimulatedChargePoint
 
-from .conftest import add_charge_point, server_url
+from .conftest import add_charge_point, register_id_tags, server_url
 
 ID_TAG = "Alice"
 
@@ -73,6 +73,7 @@ async def test_session_in_the_logbook(
     charge_points: list[SimulatedChargePoint],
 ) -> None:
     assert await _setup_logbook(hass)
+    await register_id_tags(hass, ID_TAG)
     entry = await add_charge_point(hass, server_entry, "CP001", title="Carport")
     charger = SimulatedChargePoint("CP001")
     charge_points.append(charger)
@@ -125,7 +126,7 @@ async def test_connector_devices_are_named_with_their_charger(
     assert entries == [
         "Garage booted (Accepted)",
         # The card was not authorized before: StartTransaction is its swipe.
-        "Garage Connector 2 read tag Alice",
+        "Garage Connector 2 read tag Alice (Invalid)",
         "Garage Connector 2 started charging (tag Alice)",
         "Garage Connector 2 stopped charging: 0.0 kWh (Local)",
     ]
@@ -151,4 +152,4 @@ async def test_charger_without_a_device_is_named_by_its_id(
 
     entries = await logbook_entries(hass, hass_ws_client)
 
-    assert entries == ["CP003 booted (Accepted)", "CP003 read tag Alice"]
+    assert entries == ["CP003 booted (Accepted)", "CP003 read tag Alice (Invalid)"]

@@ -409,7 +409,7 @@ class ServerOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="tag",
             data_schema=self.add_suggested_values_to_schema(
-                probatio.Schema(self._record_fields()), current
+                probatio.Schema(self._record_fields(record)), current
             ),
             description_placeholders={"id_tag": record.id_tag},
             errors=errors,
@@ -444,9 +444,13 @@ class ServerOptionsFlow(OptionsFlow):
             )
         )
 
-    def _record_fields(self) -> dict[Any, Any]:
+    def _record_fields(self, record: IdTagRecord | None = None) -> dict[Any, Any]:
         """The form fields of an id tag; an empty optional field clears it."""
-        charge_points = known_charge_points(self.hass)
+        # A removed charger the tag still names stays selectable (by its id).
+        charge_points = {
+            **dict.fromkeys(record.charge_points or () if record else ()),
+            **known_charge_points(self.hass),
+        }
         return {
             probatio.Optional(CONF_NAME): selector.TextSelector(),
             probatio.Required(ATTR_STATUS, default=str(AuthorizationStatus.accepted)): (
@@ -464,7 +468,9 @@ class ServerOptionsFlow(OptionsFlow):
             probatio.Optional(ATTR_CHARGE_POINTS): selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=[
-                        selector.SelectOptionDict(value=charge_point_id, label=title)
+                        selector.SelectOptionDict(
+                            value=charge_point_id, label=title or charge_point_id
+                        )
                         for charge_point_id, title in sorted(charge_points.items())
                     ],
                     multiple=True,
@@ -481,10 +487,9 @@ class ServerOptionsFlow(OptionsFlow):
     async def _async_save(self, record: IdTagRecord, user_input: dict[str, Any]) -> str | None:
         """Store the form's id tag (new or changed); an error key when it cannot be."""
         registry = self.hass.data[ID_TAGS]
+        # The date selector lets only valid dates through.
         expiry_text = user_input.get(ATTR_EXPIRY_DATE)
         expiry = dt_util.parse_datetime(expiry_text) if expiry_text else None
-        if expiry_text and expiry is None:
-            return "invalid_expiry_date"
         parent = str(user_input.get(ATTR_PARENT_ID_TAG) or "").strip()
         if len(parent) > MAX_ID_TAG_LENGTH:
             return "invalid_parent_id_tag"

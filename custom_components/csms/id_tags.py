@@ -78,7 +78,8 @@ def apply_changes(
     """The record with the given fields changed; None (or empty) clears a field.
 
     Raises a translated ServiceValidationError for a tag naming itself as
-    its group or a charge point nobody knows.
+    its group or a charge point nobody knows. Chargers the record names
+    already stay allowed, even once removed: saving a tag unchanged works.
     """
     updates: dict[str, Any] = {}
     if ATTR_STATUS in changes:
@@ -94,7 +95,8 @@ def apply_changes(
         updates["tenant"] = _text(changes[ATTR_TENANT])
     if ATTR_CHARGE_POINTS in changes:
         wanted = frozenset(changes[ATTR_CHARGE_POINTS] or ())
-        if unknown := sorted(wanted - set(charge_point_ids)):
+        known = set(charge_point_ids) | (record.charge_points or set())
+        if unknown := sorted(wanted - known):
             raise _error("unknown_charge_points", charge_points=", ".join(unknown))
         updates["charge_points"] = wanted or None
     if ATTR_GROUP_LIMIT in changes:
@@ -173,13 +175,14 @@ class IdTagRegistry:
             await tags.async_update_item(id_tag, {CONF_NAME: name})
 
     def name(self, id_tag: str) -> str | None:
-        """The tag's name in Home Assistant, if it has one."""
+        """The name a user gave the tag in Home Assistant, if any.
+
+        Not the default "Tag <id>": that says nothing the id does not.
+        """
         registry = er.async_get(self._hass)
         entity_id = registry.async_get_entity_id(TAG_DOMAIN, TAG_DOMAIN, id_tag)
         entity = registry.async_get(entity_id) if entity_id else None
-        if entity is None:
-            return None
-        return entity.name or entity.original_name
+        return entity.name if entity is not None else None
 
     def describe(self, record: IdTagRecord) -> dict[str, Any]:
         """A record as service response data, with its Home Assistant name."""

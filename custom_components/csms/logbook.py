@@ -28,7 +28,11 @@ def _stopped(data: Mapping[str, Any]) -> str:
 
 
 def _id_tag_presented(data: Mapping[str, Any]) -> str:
-    return f"read tag {data.get('id_tag')}"
+    message = f"read tag {data.get('id_tag')}"
+    # A refusal is worth seeing; Accepted is what one expects.
+    if (status := data.get("status")) and status != "Accepted":
+        message += f" ({status})"
+    return message
 
 
 def _booted(data: Mapping[str, Any]) -> str:

@@ -263,17 +263,22 @@ class CentralSystem:
                     )
 
     def id_tag_presented(
-        self, charge_point: ChargePoint, id_tag: str, connector_id: int = CHARGE_POINT_CONNECTOR_ID
+        self,
+        charge_point: ChargePoint,
+        id_tag: str,
+        purpose: Purpose,
+        connector_id: int = CHARGE_POINT_CONNECTOR_ID,
     ) -> None:
-        """Report a card presented at a charger, once per swipe."""
+        """Report a card presented at a charger, once per swipe, with its standing there."""
         if self._seen_recently(charge_point, id_tag):
             return
+        info = self.authorize(charge_point, id_tag, purpose)
         self.fire_event(
             ChargePointEvent(
                 EventKind.ID_TAG_PRESENTED,
                 charge_point.charge_point_id,
                 connector_id,
-                {"id_tag": id_tag},
+                {"id_tag": id_tag, "status": str(info.status)},
             )
         )
 

@@ -291,7 +291,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
     @handles(Action.authorize)
     def on_authorize(self, id_tag: str) -> call_result.Authorize:
         """Answer whether an id tag may charge."""
-        self._central.id_tag_presented(self.charge_point, id_tag)
+        self._central.id_tag_presented(self.charge_point, id_tag, Purpose.AUTHORIZE)
         return call_result.Authorize(
             id_tag_info=self._central.authorize(self.charge_point, id_tag, Purpose.AUTHORIZE)
         )
@@ -306,7 +306,9 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         asks may stop at once (StopTransactionOnInvalidId): either way the
         transaction is recorded and billed to its tag.
         """
-        self._central.id_tag_presented(self.charge_point, id_tag, connector_id)
+        self._central.id_tag_presented(
+            self.charge_point, id_tag, Purpose.START_TRANSACTION, connector_id
+        )
         transaction = await self._central.start_transaction(
             self.charge_point,
             connector_id=connector_id,
@@ -335,7 +337,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         reason = payload.get("reason") or Reason.local
         if id_tag and reason == Reason.local:
             # Other reasons carry the tag of the start at most: no card was shown.
-            self._central.id_tag_presented(self.charge_point, id_tag)
+            self._central.id_tag_presented(self.charge_point, id_tag, Purpose.STOP_TRANSACTION)
         await self._central.stop_transaction(
             self.charge_point,
             transaction_id=transaction_id,

@@ -148,8 +148,9 @@ class LocalListSync:
     ) -> SyncOutcome:
         """Bring the charger's list to ``wanted``.
 
-        ``update_type`` forces a full or differential update (default: a
-        differential one when the charger's list is known, else a full one).
+        ``update_type`` asks for a full or differential update (default: a
+        differential one when the charger's list is known, else a full one);
+        a differential update of a list we do not know is sent as a full one.
         ``list_version`` is the version to send (default: the next one).
         A failed exchange leaves the list unknown and raises.
         """
