@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/ in every test."""
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Each Home Assistant test gets a configuration directory of its own.
+
+    The energy ledger's SQLite file lives there; the shared test
+    configuration directory would carry it from test to test.
+    """
+    if "hass" in request.fixturenames:
+        request.getfixturevalue("hass").config.config_dir = str(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -341,7 +341,8 @@ async def test_categories_classes_and_defaults(hass: HomeAssistant, connect: Any
     assert "ev_disconnected" in reason.attributes["options"]
     assert reason.state == "local"
     session_energy = get(hass, "sensor", "CP001_1_session_energy")
-    assert session_energy.attributes["state_class"] == "total_increasing"
+    # Each session starts again from 0: a total with its start as last reset.
+    assert session_energy.attributes["state_class"] == "total"
     assert session_energy.attributes["unit_of_measurement"] == "kWh"
     events = get(hass, "event", "CP001_1_session")
     assert events.attributes["event_types"] == ["started", "stopped"]

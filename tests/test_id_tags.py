@@ -393,7 +393,12 @@ async def test_settings_keep_the_other_options(hass: HomeAssistant) -> None:
 
     result = await submit(hass, result, {"onboarding": "ask", "unknown_id_tags": "invalid"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {"onboarding": "ask", "unknown_id_tags": "invalid", "other": "kept"}
+    assert entry.options == {
+        "onboarding": "ask",
+        "unknown_id_tags": "invalid",
+        "ledger_retention_months": 13,
+        "other": "kept",
+    }
 
 
 async def test_settings_default_to_asking_and_refusing(

@@ -193,6 +193,7 @@ async def test_accept_automatically(
     assert server_entry.options == {
         CONF_ONBOARDING: ONBOARDING_ACCEPT,
         "unknown_id_tags": "invalid",
+        "ledger_retention_months": 13,
     }
 
     charge_point = await connect("AUTO", known=False)

@@ -36,6 +36,7 @@ SERVICES = (
 )
 # Services about id tags, not about one charger.
 ID_TAG_SERVICES = ("add_tag", "update_tag", "remove_tag", "list_tags")
+LEDGER_SERVICES = ("get_sessions", "export_energy_intervals")
 
 
 async def call(
@@ -108,7 +109,9 @@ async def test_services_exist_before_any_entry(hass: HomeAssistant) -> None:
     for service in ID_TAG_SERVICES:
         assert hass.services.has_service(DOMAIN, service), service
     descriptions = (await async_get_all_descriptions(hass))[DOMAIN]
-    assert set(descriptions) == {*SERVICES, *ID_TAG_SERVICES}
+    for service in LEDGER_SERVICES:
+        assert hass.services.has_service(DOMAIN, service), service
+    assert set(descriptions) == {*SERVICES, *ID_TAG_SERVICES, *LEDGER_SERVICES}
     for service in SERVICES:
         description = descriptions[service]
         device_field = description["fields"]["device_id"]

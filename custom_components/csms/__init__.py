@@ -16,15 +16,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from . import charge_point_entry, id_tag_services, server_entry, services
+from . import charge_point_entry, energy_services, id_tag_services, server_entry, services
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_UNKNOWN_ID_TAGS,
     DOMAIN,
     UNKNOWN_ID_TAGS_ACCEPTED,
 )
+from .energy_ledger import async_setup_ledger
 from .id_tags import async_setup_id_tags
 from .runtime import CsmsConfigEntry, CsmsRuntimeData, ServerConfigEntry
+from .tenant_statistics import async_setup_tenant_statistics
 
 __all__ = ["CsmsConfigEntry", "CsmsRuntimeData", "ServerConfigEntry"]
 
@@ -34,10 +36,13 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Load the id tags and register the services (once, for every entry)."""
+    """Load the id tags and the energy ledger, register the services (once, for every entry)."""
     await async_setup_id_tags(hass)
+    await async_setup_ledger(hass)
+    await async_setup_tenant_statistics(hass)
     services.async_setup_services(hass)
     id_tag_services.async_setup_id_tag_services(hass)
+    energy_services.async_setup_energy_services(hass)
     return True
 
 

@@ -33,14 +33,18 @@ from .central.authorization import MAX_ID_TAG_LENGTH, TAG_STATUSES, IdTagRecord
 from .central.commissioning import SUPPORTED_MEASURANDS
 from .const import (
     CONF_CHARGE_POINT_ID,
+    CONF_ENERGY_PRICE,
+    CONF_LEDGER_RETENTION,
     CONF_MEASURANDS,
     CONF_ONBOARDING,
+    CONF_PRICE_ENTITY,
     CONF_PUSH_CONFIGURATION,
     CONF_REMOTE_START_ID_TAG,
     CONF_SAMPLE_INTERVAL,
     CONF_SERVER_ENTRY_ID,
     CONF_UNKNOWN_ID_TAGS,
     DEFAULT_HOST,
+    DEFAULT_LEDGER_RETENTION_MONTHS,
     DEFAULT_PORT,
     DOMAIN,
     ONBOARDING_ACCEPT,
@@ -325,25 +329,51 @@ class ServerOptionsFlow(OptionsFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the onboarding and unknown id tag policies."""
+        """Ask for the onboarding and unknown id tag policies, the price and the retention."""
         if user_input is not None:
-            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+            # An emptied optional field is missing from the input: it is cleared.
+            kept = {
+                key: value
+                for key, value in self.config_entry.options.items()
+                if key not in (CONF_ENERGY_PRICE, CONF_PRICE_ENTITY)
+            }
+            return self.async_create_entry(data={**kept, **user_input})
         options = self.config_entry.options
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_ONBOARDING, default=options.get(CONF_ONBOARDING, ONBOARDING_ASK)
+                ): _list_selector(CONF_ONBOARDING, [ONBOARDING_ASK, ONBOARDING_ACCEPT]),
+                probatio.Required(
+                    CONF_UNKNOWN_ID_TAGS,
+                    default=options.get(CONF_UNKNOWN_ID_TAGS, UNKNOWN_ID_TAGS_INVALID),
+                ): _list_selector(
+                    CONF_UNKNOWN_ID_TAGS, [UNKNOWN_ID_TAGS_INVALID, UNKNOWN_ID_TAGS_ACCEPTED]
+                ),
+                probatio.Optional(CONF_ENERGY_PRICE): selector.NumberSelector(
+                    selector.NumberSelectorConfig(
+                        min=0, max=100, step="any", mode=selector.NumberSelectorMode.BOX
+                    )
+                ),
+                probatio.Optional(CONF_PRICE_ENTITY): selector.EntitySelector(
+                    selector.EntitySelectorConfig(domain=["sensor", "input_number", "number"])
+                ),
+                probatio.Required(
+                    CONF_LEDGER_RETENTION,
+                    default=options.get(CONF_LEDGER_RETENTION, DEFAULT_LEDGER_RETENTION_MONTHS),
+                ): probatio.All(
+                    selector.NumberSelector(
+                        selector.NumberSelectorConfig(
+                            min=1, max=120, step=1, mode=selector.NumberSelectorMode.BOX
+                        )
+                    ),
+                    probatio.Coerce(int),
+                ),
+            }
+        )
         return self.async_show_form(
             step_id="settings",
-            data_schema=probatio.Schema(
-                {
-                    probatio.Required(
-                        CONF_ONBOARDING, default=options.get(CONF_ONBOARDING, ONBOARDING_ASK)
-                    ): _list_selector(CONF_ONBOARDING, [ONBOARDING_ASK, ONBOARDING_ACCEPT]),
-                    probatio.Required(
-                        CONF_UNKNOWN_ID_TAGS,
-                        default=options.get(CONF_UNKNOWN_ID_TAGS, UNKNOWN_ID_TAGS_INVALID),
-                    ): _list_selector(
-                        CONF_UNKNOWN_ID_TAGS, [UNKNOWN_ID_TAGS_INVALID, UNKNOWN_ID_TAGS_ACCEPTED]
-                    ),
-                }
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, dict(options)),
         )
 
     async def async_step_add_tag(

@@ -26,3 +26,9 @@ CONF_SAMPLE_INTERVAL: Final = "sample_interval"
 CONF_MEASURANDS: Final = "measurands"
 CONF_REMOTE_START_ID_TAG: Final = "remote_start_id_tag"
 DEFAULT_REMOTE_START_ID_TAG: Final = "HomeAssistant"
+
+# Server options: what energy costs, and how long the energy ledger keeps it.
+CONF_ENERGY_PRICE: Final = "energy_price"
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_LEDGER_RETENTION: Final = "ledger_retention_months"
+DEFAULT_LEDGER_RETENTION_MONTHS: Final = 13

@@ -154,7 +154,10 @@ def _transaction(transaction: Transaction | None) -> dict[str, Any] | None:
 def _connector(connector: Connector) -> dict[str, Any]:
     running = connector.transaction
     return {
-        **_fields(connector, skip={"transaction", "last_transaction"}),
+        **_fields(connector, skip={"transaction", "last_transaction", "register", "quarter_hours"}),
+        "energy_register_wh": connector.energy_register_wh,
+        # How the charger's own register maps to the total (resets, spikes).
+        "register": connector.register.to_dict(),
         "transaction_id": running.transaction_id if running else None,
         "last_transaction": _transaction(connector.last_transaction),
     }

@@ -23,7 +23,9 @@ from .central.errors import NotConnectedError
 from .central.events import ChargePointEvent, EventKind
 from .const import (
     CONF_CHARGE_POINT_ID,
+    CONF_ENERGY_PRICE,
     CONF_ONBOARDING,
+    CONF_PRICE_ENTITY,
     CONF_REMOTE_START_ID_TAG,
     CONF_SERVER_ENTRY_ID,
     CONF_UNKNOWN_ID_TAGS,
@@ -34,6 +36,7 @@ from .const import (
     UNKNOWN_ID_TAGS_ACCEPTED,
     UNKNOWN_ID_TAGS_INVALID,
 )
+from .energy_ledger import LEDGER
 from .id_tags import ID_TAGS
 from .store import HomeAssistantStateStore
 
@@ -58,6 +61,8 @@ class Hub:
                 remote_start_id_tag=self.remote_start_id_tag,
                 active_transactions=self._active_transactions,
             ),
+            ledger=self.hass.data[LEDGER],
+            tariff=self.price_per_kwh,
         )
 
     def _server_option(self, key: str, default: str) -> str:
@@ -65,6 +70,22 @@ class Hub:
         if entry is None:
             return default
         return str(entry.options.get(key, default))
+
+    def price_per_kwh(self, charge_point_id: str) -> float | None:
+        """The server's energy price now: its price entity's state, else its fixed price."""
+        entry = self.hass.config_entries.async_get_entry(self.server_entry_id)
+        if entry is None:
+            return None
+        if (entity_id := entry.options.get(CONF_PRICE_ENTITY)) and (
+            state := self.hass.states.get(entity_id)
+        ):
+            try:
+                return float(state.state)
+            except ValueError:
+                # Unavailable for a moment: the fixed price, if any, stands in.
+                pass
+        price = entry.options.get(CONF_ENERGY_PRICE)
+        return None if price is None else float(price)
 
     def accepts_unknown_id_tags(self) -> bool:
         """The server's policy for id tags it does not know."""

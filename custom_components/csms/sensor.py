@@ -22,14 +22,16 @@ from homeassistant.const import (
     UnitOfTemperature,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 
 from . import CsmsConfigEntry
 from .central import ChargePoint, Connector
+from .central.ledger import QUARTER_HOUR, quarter_hour_start
 from .central.local_list import SyncResult
 from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
 
@@ -86,6 +88,21 @@ def _session_id_tag(connector: Connector) -> str | None:
     return None if session is None else session.id_tag or None
 
 
+def _session_tenant(connector: Connector) -> str | None:
+    session = connector.session
+    return None if session is None else session.tenant
+
+
+def _session_cost(connector: Connector) -> float | None:
+    session = connector.session
+    return None if session is None or session.cost is None else round(session.cost, 2)
+
+
+def _last_quarter_hour_kwh(connector: Connector) -> float:
+    start = quarter_hour_start(dt_util.utcnow()) - QUARTER_HOUR
+    return connector.quarter_hour_energy_wh(start) / 1000
+
+
 def _session_duration_s(connector: Connector) -> float | None:
     # A running session's duration moves on with each update of the
     # connector (meter values arrive every sample interval while charging).
@@ -111,6 +128,10 @@ class CsmsSensorEntityDescription(CsmsEntityDescription, SensorEntityDescription
     """A sensor reading one value of a charge point or connector."""
 
     value_fn: Callable[[ChargePoint, Connector], StateType | datetime]
+    # For a value that starts again from 0 (state class total).
+    last_reset_fn: Callable[[Connector], datetime | None] | None = None
+    # Written at every quarter hour, also when the connector is silent.
+    quarter_hourly: bool = False
 
 
 def _current(phase: str | None) -> CsmsSensorEntityDescription:
@@ -259,10 +280,36 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         key="session_energy",
         translation_key="session_energy",
         device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
+        # Every session starts again from 0: a total with the session start
+        # as its last reset, so statistics start a new cycle there instead
+        # of guessing a meter reset.
+        state_class=SensorStateClass.TOTAL,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
         value_fn=lambda _, connector: _session_energy_kwh(connector),
+        last_reset_fn=_session_start,
+    ),
+    CsmsSensorEntityDescription(
+        key="session_cost",
+        translation_key="session_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        # Only where the server has a price.
+        exists_fn=lambda _, connector: _session_cost(connector) is not None,
+        value_fn=lambda _, connector: _session_cost(connector),
+        last_reset_fn=_session_start,
+    ),
+    CsmsSensorEntityDescription(
+        key="last_quarter_hour_energy",
+        translation_key="last_quarter_hour_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        # No state class: the energy dashboard counts the energy sensor;
+        # this one is for the history graph of the quarter-hour profile.
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=3,
+        quarter_hourly=True,
+        value_fn=lambda _, connector: _last_quarter_hour_kwh(connector),
     ),
     CsmsSensorEntityDescription(
         key="session_duration",
@@ -285,6 +332,13 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         key="session_id_tag",
         translation_key="session_id_tag",
         value_fn=lambda _, connector: _session_id_tag(connector),
+    ),
+    CsmsSensorEntityDescription(
+        key="session_tenant",
+        translation_key="session_tenant",
+        # Only where tags name tenants.
+        exists_fn=lambda _, connector: _session_tenant(connector) is not None,
+        value_fn=lambda _, connector: _session_tenant(connector),
     ),
     CsmsSensorEntityDescription(
         key="stop_reason",
@@ -316,3 +370,31 @@ class CsmsSensor(CsmsEntity, SensorEntity):
     def native_value(self) -> StateType | datetime:
         """The value from the model."""
         return self.entity_description.value_fn(self._charge_point, self.connector)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Where a value that starts again from 0 did so."""
+        if (last_reset_fn := self.entity_description.last_reset_fn) is None:
+            return None
+        return last_reset_fn(self.connector)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Money is in Home Assistant's currency."""
+        if self.entity_description.device_class is SensorDeviceClass.MONETARY:
+            return self.hass.config.currency
+        return super().native_unit_of_measurement
+
+    async def async_added_to_hass(self) -> None:
+        """Also write a quarter-hour value when the quarter hour turns."""
+        await super().async_added_to_hass()
+        if self.entity_description.quarter_hourly:
+            self.async_on_remove(
+                async_track_utc_time_change(
+                    self.hass, self._quarter_hour_passed, minute=(0, 15, 30, 45), second=0
+                )
+            )
+
+    @callback
+    def _quarter_hour_passed(self, _: datetime) -> None:
+        self.async_write_ha_state()

@@ -10,9 +10,10 @@ from custom_components.csms.central.metering import (
     apply_samples,
     parse_meter_values,
     register_in,
+    register_readings,
     to_base_unit,
 )
-from custom_components.csms.central.model import Connector, Transaction
+from custom_components.csms.central.model import Connector
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -78,7 +79,7 @@ def test_apply_samples_reads_totals_and_phases() -> None:
         fallback_time=NOW,
     )
     assert apply_samples(connector, samples)
-    assert connector.energy_register_wh == 7500.0
+    assert register_readings(samples) == [(NOW, 7500.0, False)]
     assert connector.power_w == 7360.0
     assert connector.current_a == {"L1": 16.0}
     assert connector.voltage_v == {"L1-N": 230.0}
@@ -113,18 +114,25 @@ def test_total_prefers_the_chargers_own_total_and_skips_neutral() -> None:
     assert connector.power_w == 4100.0
 
 
-def test_register_never_runs_backwards() -> None:
-    connector = Connector(1, energy_register_wh=5000.0)
-    connector.transaction = Transaction(
-        transaction_id=1, connector_id=1, id_tag="T", meter_start_wh=4000, started_at=NOW
+def test_register_readings_one_per_timestamp_with_clock_flag() -> None:
+    samples = parse_meter_values(
+        [
+            {
+                "timestamp": "2026-11-21T12:15:00Z",
+                "sampled_value": [
+                    {"value": "2", "phase": "L1", "context": "Sample.Clock"},
+                    {"value": "3", "phase": "L2", "context": "Sample.Clock"},
+                    {"value": "9", "location": "EV"},
+                ],
+            },
+            {"timestamp": "2026-11-21T12:00:00Z", "sampled_value": [{"value": "1"}]},
+        ],
+        fallback_time=NOW,
     )
-    zero = parse_meter_values(_meter_value({"value": "0"}), fallback_time=NOW)
-    apply_samples(connector, zero)
-    assert connector.energy_register_wh == 5000.0
-    # Nor while idle: one stray reading would count the whole register again.
-    connector.transaction = None
-    apply_samples(connector, zero)
-    assert connector.energy_register_wh == 5000.0
+    assert register_readings(samples) == [
+        (NOW, 1.0, False),
+        (datetime(2026, 11, 21, 12, 15, tzinfo=UTC), 5.0, True),
+    ]
 
 
 def test_register_in_picks_context_and_newest_reading() -> None:
@@ -163,5 +171,5 @@ def test_each_measurand_keeps_its_own_newest_reading() -> None:
         fallback_time=NOW,
     )
     apply_samples(connector, samples)
-    assert connector.energy_register_wh == 1234.0
+    assert register_readings(samples)[-1][1] == 1234.0
     assert connector.power_w == 7000.0

@@ -19,7 +19,9 @@ from ocpp.v16.enums import RegistrationStatus
 from . import metering
 from .authorization import AcceptAll, ActiveTransaction, Purpose
 from .events import ChargePointEvent, EventKind
+from .ledger import Interval, MeterPoint
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
+from .register import transaction_reading, transaction_stop_reading
 from .timestamps import utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,6 +34,9 @@ MAX_TRANSACTION_ID = 2**31 - 1
 # a remote start as RemoteStartTransaction and then StartTransaction): the
 # same tag at the same charger within this time is one presentation.
 PRESENTATION_WINDOW_S = 60.0
+# A transaction message this much older than its arrival was queued by a
+# charger that was offline.
+OFFLINE_AFTER_S = 300.0
 
 Listener = Callable[[], None]
 ConnectorListener = Callable[[ChargePoint, int], None]
@@ -66,6 +71,24 @@ class Authorizer(Protocol):
         """The local authorization list a charge point should hold."""
 
 
+class MeterLedger(Protocol):
+    """Keeps the energy of every transaction per quarter hour (see :mod:`.ledger_keeper`)."""
+
+    def add_points(
+        self, charge_point_id: str, transaction: Transaction, points: list[MeterPoint]
+    ) -> list[Interval]:
+        """Take a transaction's register readings; return its quarter hours so far."""
+
+    async def async_transaction_stopped(
+        self, charge_point_id: str, transaction: Transaction
+    ) -> list[Interval]:
+        """Record a finished transaction and its final quarter hours durably."""
+
+
+# The price of a kWh at a charge point now (None: no price set).
+Tariff = Callable[[str], float | None]
+
+
 class StateStore(Protocol):
     """Durable storage for the central system's state (a JSON document)."""
 
@@ -89,11 +112,15 @@ class CentralSystem:
         heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL,
         admission: Admission = accept_all,
         authorizer: Authorizer | None = None,
+        ledger: MeterLedger | None = None,
+        tariff: Tariff | None = None,
     ) -> None:
         """Create an empty central system; call :meth:`async_load` next."""
         self.heartbeat_interval = heartbeat_interval
         self.admission = admission
         self.authorizer: Authorizer = authorizer or AcceptAll()
+        self.ledger = ledger
+        self.tariff = tariff
         self.charge_points: dict[str, ChargePoint] = {}
         self._store = store
         self._last_transaction_id = 0
@@ -113,6 +140,9 @@ class CentralSystem:
         for charge_point_data in data.get("charge_points", []):
             charge_point = ChargePoint.from_dict(charge_point_data)
             self.charge_points[charge_point.charge_point_id] = charge_point
+            # The quarter hours of running transactions, from the ledger's stored readings.
+            for transaction in charge_point.transactions.values():
+                self._add_points(charge_point, transaction, [])
         self._last_transaction_id = data.get("last_transaction_id", 0)
 
     def as_dict(self) -> dict[str, Any]:
@@ -335,11 +365,12 @@ class CentralSystem:
             reservation_id=reservation_id,
             meter_last_wh=float(meter_start_wh),
             tenant=self.authorizer.tenant(id_tag),
+            offline=_delivered_late(started_at),
+            cost=0.0 if self._price(charge_point) is not None else None,
         )
         charge_point.transactions[transaction.transaction_id] = transaction
         connector.transaction = transaction
-        if metering.accept_register(connector, meter_start_wh):
-            connector.energy_register_wh = float(meter_start_wh)
+        connector.register.take(float(meter_start_wh), started_at)
         _LOGGER.info(
             "%s: transaction %s started on connector %s",
             charge_point.charge_point_id,
@@ -394,23 +425,32 @@ class CentralSystem:
                 meter_start_wh=int(begin) if begin is not None else meter_stop_wh,
                 started_at=min((s.timestamp for s in samples), default=stopped_at),
             )
+        current = self.connector(charge_point, transaction.connector_id).transaction is transaction
+        # Readings of the transaction data first: they come before the stop.
+        self._take_readings(charge_point, transaction, samples, current=current)
+        meter_stop_wh = transaction_stop_reading(transaction, meter_stop_wh)
+        self._take_readings_at(
+            charge_point, transaction, [(stopped_at, float(meter_stop_wh), False)], current=current
+        )
         transaction.meter_stop_wh = meter_stop_wh
         transaction.meter_last_wh = float(meter_stop_wh)
         transaction.stopped_at = stopped_at
         transaction.stop_reason = reason
         transaction.stop_id_tag = id_tag
         transaction.transaction_data = samples
+        transaction.offline = transaction.offline or _delivered_late(stopped_at)
 
         connector = self.connector(charge_point, transaction.connector_id)
-        if connector.transaction is transaction:
+        if current:
             connector.transaction = None
             connector.power_w = 0.0
             connector.current_a = dict.fromkeys(connector.current_a, 0.0)
         connector.last_transaction = transaction
-        # A StopTransaction delivered late (the charger was offline) must not
-        # pull the register back below newer readings.
-        if meter_stop_wh >= (connector.energy_register_wh or 0):
-            connector.energy_register_wh = float(meter_stop_wh)
+        if self.ledger is not None:
+            intervals = await self.ledger.async_transaction_stopped(
+                charge_point.charge_point_id, transaction
+            )
+            connector.quarter_hours_of(transaction, intervals)
         _LOGGER.info(
             "%s: transaction %s stopped (%s), %.0f Wh",
             charge_point.charge_point_id,
@@ -449,18 +489,89 @@ class CentralSystem:
         transaction = (
             charge_point.transactions.get(transaction_id) if transaction_id is not None else None
         )
-        if transaction is not None and transaction is not connector.transaction:
+        if transaction is None and connector_id != CHARGE_POINT_CONNECTOR_ID:
+            # Many chargers leave the transactionId out of the values they send during it.
+            transaction = connector.transaction
+        current = transaction is not None and transaction is connector.transaction
+        changed = False
+        if transaction is not None:
+            changed = self._take_readings(charge_point, transaction, samples, current=current)
+            self._schedule_save()
+        else:
+            for at, value, _ in metering.register_readings(samples):
+                changed = connector.register.take(value, at) or changed
+        if transaction is not None and not current:
             # Late values of an earlier transaction (queued while offline)
             # only move that transaction's own meter.
-            register = metering.register_in(samples)
-            if register is not None and register >= (transaction.meter_last_wh or 0):
-                transaction.meter_last_wh = register
-            self._schedule_save()
             return
-        if metering.apply_samples(connector, samples):
-            if connector.transaction is not None:
-                self._schedule_save()
+        if metering.apply_samples(connector, samples) or changed:
             self.connector_updated(charge_point, connector_id)
+
+    def _take_readings(
+        self,
+        charge_point: ChargePoint,
+        transaction: Transaction,
+        samples: list[Sample],
+        *,
+        current: bool,
+    ) -> bool:
+        """Feed a transaction's register readings to it, its connector and the ledger."""
+        readings = []
+        for at, value, clock_aligned in metering.register_readings(samples):
+            reading = transaction_reading(transaction, value, at)
+            if reading is not None:
+                readings.append((at, reading, clock_aligned))
+        return self._take_readings_at(charge_point, transaction, readings, current=current)
+
+    def _take_readings_at(
+        self,
+        charge_point: ChargePoint,
+        transaction: Transaction,
+        readings: list[tuple[datetime, float, bool]],
+        *,
+        current: bool,
+    ) -> bool:
+        connector = self.connector(charge_point, transaction.connector_id)
+        changed = False
+        for at, reading, _ in readings:
+            last = transaction.meter_last_wh or float(transaction.meter_start_wh)
+            if reading > last:
+                self._charge(charge_point, transaction, reading - last)
+                transaction.meter_last_wh = reading
+                transaction.meter_last_at = at
+            if current:
+                changed = connector.register.take(reading, at) or changed
+        self._add_points(
+            charge_point,
+            transaction,
+            [MeterPoint(at, reading, clock_aligned) for at, reading, clock_aligned in readings],
+        )
+        return changed
+
+    def _add_points(
+        self, charge_point: ChargePoint, transaction: Transaction, points: list[MeterPoint]
+    ) -> None:
+        if self.ledger is None:
+            return
+        intervals = self.ledger.add_points(charge_point.charge_point_id, transaction, points)
+        self.connector(charge_point, transaction.connector_id).quarter_hours_of(
+            transaction, intervals
+        )
+
+    def _price(self, charge_point: ChargePoint) -> float | None:
+        return None if self.tariff is None else self.tariff(charge_point.charge_point_id)
+
+    def _charge(
+        self, charge_point: ChargePoint, transaction: Transaction, energy_wh: float
+    ) -> None:
+        """Add what more energy costs at today's price (dynamic tariffs change as it flows)."""
+        price = self._price(charge_point)
+        if price is not None:
+            transaction.cost = (transaction.cost or 0.0) + energy_wh / 1000 * price
+
+
+def _delivered_late(timestamp: datetime) -> bool:
+    return (utcnow() - timestamp).total_seconds() > OFFLINE_AFTER_S
 
 
 def _sole_outlet(charge_point: ChargePoint) -> int:

@@ -207,7 +207,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         charge_point.iccid = payload.get("iccid")
         charge_point.imsi = payload.get("imsi")
         charge_point.meter_type = payload.get("meter_type")
-        charge_point.meter_serial_number = payload.get("meter_serial_number")
+        charge_point.meter_reported(payload.get("meter_serial_number"))
         charge_point.booted_at = utcnow()
         status = self._central.admission(charge_point)
         charge_point.registration_status = status

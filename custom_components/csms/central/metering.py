@@ -26,6 +26,8 @@ TEMPERATURE = "Temperature"
 # OCPP 1.6 section 7.31: an absent measurand means the energy register.
 DEFAULT_MEASURAND = ENERGY_REGISTER
 DEFAULT_CONTEXT = "Sample.Periodic"
+# Readings taken at the ClockAlignedDataInterval (quarter hours for billing).
+CLOCK_CONTEXT = "Sample.Clock"
 
 # Scale factors to the base unit of each quantity.
 _UNIT_SCALE: dict[str, float] = {
@@ -169,7 +171,7 @@ def _latest_per_measurand(samples: list[Sample]) -> dict[str, list[Sample]]:
 
 
 def apply_samples(connector: Connector, samples: list[Sample]) -> bool:
-    """Update a connector's latest measurements; return whether any changed.
+    """Update a connector's measurements but the energy register; return whether any changed.
 
     Only outlet (or unlabelled) readings count: an EV-side energy or power
     figure is not the meter.
@@ -182,13 +184,8 @@ def apply_samples(connector: Connector, samples: list[Sample]) -> bool:
         ]
     )
 
+    by_measurand.pop(ENERGY_REGISTER, None)
     changed = False
-    energy = _total(by_measurand.get(ENERGY_REGISTER, []))
-    if energy is not None and accept_register(connector, energy):
-        connector.energy_register_wh = energy
-        if connector.transaction is not None:
-            connector.transaction.meter_last_wh = energy
-        changed = True
     if (power := _total(by_measurand.get(POWER, []))) is not None:
         connector.power_w = power
         changed = True
@@ -209,19 +206,25 @@ def apply_samples(connector: Connector, samples: list[Sample]) -> bool:
     return changed
 
 
-def accept_register(connector: Connector, energy_wh: float) -> bool:
-    """Whether a register reading may replace the connector's last one.
+def register_readings(samples: list[Sample]) -> list[tuple[datetime, float, bool]]:
+    """The energy register readings: (time, Wh, clock-aligned), one per timestamp, oldest first.
 
-    Chargers sometimes report 0 or a stale value; a single such reading
-    taken as a meter reset would make the energy dashboard count the whole
-    register again once the real value returns. So the register never runs
-    backwards: lower readings are ignored.
+    What a reading means (a glitch, a reset, relative to the session) is
+    decided in :mod:`.register`.
     """
-    last = connector.energy_register_wh
-    if last is not None and energy_wh < last:
-        _LOGGER.debug("Ignoring energy register %s Wh below %s Wh", energy_wh, last)
-        return False
-    return True
+    by_time: dict[datetime, list[Sample]] = {}
+    for sample in samples:
+        if sample.measurand == ENERGY_REGISTER and sample.location in (None, "Outlet"):
+            by_time.setdefault(sample.timestamp, []).append(sample)
+    readings = []
+    for timestamp in sorted(by_time):
+        group = by_time[timestamp]
+        total = _total(group)
+        if total is not None:
+            readings.append(
+                (timestamp, total, any(sample.context == CLOCK_CONTEXT for sample in group))
+            )
+    return readings
 
 
 def register_in(samples: list[Sample], context: str | None = None) -> float | None:

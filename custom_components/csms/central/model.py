@@ -12,10 +12,14 @@ from typing import Any
 
 from .audit import MessageLog
 from .commissioning import supports_profile
+from .ledger import Interval
 from .local_list import LocalListState
+from .register import EnergyRegister
 
 # OCPP uses connector 0 for the charge point as a whole.
 CHARGE_POINT_CONNECTOR_ID = 0
+# How many quarter hours of energy a connector keeps at hand.
+RECENT_QUARTER_HOURS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +45,23 @@ class Transaction:
     meter_start_wh: int
     started_at: datetime
     reservation_id: int | None = None
-    # Latest energy register (Wh) seen during the transaction.
+    # Latest energy register (Wh) seen during the transaction, and when.
     meter_last_wh: float | None = None
+    meter_last_at: datetime | None = None
     meter_stop_wh: int | None = None
     stopped_at: datetime | None = None
     stop_reason: str | None = None
     stop_id_tag: str | None = None
     # Who is billed: the tenant of the id tag when the transaction started.
     tenant: str | None = None
+    # The charger's meter values count from the session start (its
+    # StartTransaction and StopTransaction carry the lifetime register).
+    relative: bool = False
+    relative_hint_wh: float | None = None
+    # Started or stopped while the charger was offline (delivered late).
+    offline: bool = False
+    # What the energy cost, when a price is set.
+    cost: float | None = None
     # The meter values the charger sent with its StopTransaction.
     transaction_data: list[Sample] = field(default_factory=list)
 
@@ -75,6 +88,9 @@ class Transaction:
             "stop_reason": self.stop_reason,
             "stop_id_tag": self.stop_id_tag,
             "tenant": self.tenant,
+            "relative": self.relative,
+            "offline": self.offline,
+            "cost": self.cost,
         }
 
     @classmethod
@@ -94,6 +110,9 @@ class Transaction:
             stop_reason=data.get("stop_reason"),
             stop_id_tag=data.get("stop_id_tag"),
             tenant=data.get("tenant"),
+            relative=bool(data.get("relative")),
+            offline=bool(data.get("offline")),
+            cost=data.get("cost"),
         )
 
 
@@ -109,7 +128,7 @@ class Connector:
     vendor_error_code: str | None = None
     status_at: datetime | None = None
     # Latest measurements, in base units (Wh, W, A, V, %, degrees Celsius).
-    energy_register_wh: float | None = None
+    register: EnergyRegister = field(default_factory=EnergyRegister)
     power_w: float | None = None
     current_a: dict[str, float] = field(default_factory=dict)
     voltage_v: dict[str, float] = field(default_factory=dict)
@@ -119,6 +138,26 @@ class Connector:
     # The transaction running now, and the one that ran before it.
     transaction: Transaction | None = None
     last_transaction: Transaction | None = None
+    # Energy (Wh) per recent quarter hour (UTC start) and transaction id.
+    quarter_hours: dict[datetime, dict[int, int]] = field(default_factory=dict)
+
+    def quarter_hours_of(self, transaction: Transaction, intervals: list[Interval]) -> None:
+        """Remember a transaction's energy in the latest quarter hours."""
+        for interval in intervals[-RECENT_QUARTER_HOURS:]:
+            self.quarter_hours.setdefault(interval.start, {})[transaction.transaction_id] = (
+                interval.energy_wh
+            )
+        for start in sorted(self.quarter_hours)[:-RECENT_QUARTER_HOURS]:
+            del self.quarter_hours[start]
+
+    def quarter_hour_energy_wh(self, start: datetime) -> int:
+        """The energy delivered in a quarter hour (0 when nothing is known)."""
+        return sum(self.quarter_hours.get(start, {}).values())
+
+    @property
+    def energy_register_wh(self) -> float | None:
+        """The continued energy register (never backwards, carried over meter resets)."""
+        return self.register.total_wh
 
     @property
     def session(self) -> Transaction | None:
@@ -136,7 +175,7 @@ class Connector:
             "connector_id": self.connector_id,
             "status": self.status,
             "error_code": self.error_code,
-            "energy_register_wh": self.energy_register_wh,
+            "register": self.register.to_dict(),
             "current_a": self.current_a,
             "voltage_v": self.voltage_v,
             "soc_percent": self.soc_percent,
@@ -148,11 +187,15 @@ class Connector:
     def from_dict(cls, data: dict[str, Any]) -> Connector:
         """Restore from storage."""
         last = data.get("last_transaction")
+        register = data.get("register")
+        if register is None:
+            # Stored by 0.2 and earlier: the plain register.
+            register = {"reading_wh": data.get("energy_register_wh")}
         return cls(
             connector_id=data["connector_id"],
             status=data.get("status"),
             error_code=data.get("error_code"),
-            energy_register_wh=data.get("energy_register_wh"),
+            register=EnergyRegister.from_dict(register),
             current_a=data.get("current_a") or {},
             voltage_v=data.get("voltage_v") or {},
             soc_percent=data.get("soc_percent"),
@@ -204,6 +247,13 @@ class ChargePoint:
         """The ids of the real connectors (without connector 0), sorted."""
         return sorted(cid for cid in self.connectors if cid != CHARGE_POINT_CONNECTOR_ID)
 
+    def meter_reported(self, serial_number: str | None) -> None:
+        """Note the meter a BootNotification names; another one counts anew."""
+        if serial_number and self.meter_serial_number and serial_number != self.meter_serial_number:
+            for connector in self.connectors.values():
+                connector.register.replaced = True
+        self.meter_serial_number = serial_number or self.meter_serial_number
+
     def connector(self, connector_id: int) -> Connector:
         """Return a connector, creating it on first sight."""
         connector = self.connectors.get(connector_id)
@@ -219,6 +269,7 @@ class ChargePoint:
             "model": self.model,
             "serial_number": self.serial_number,
             "firmware_version": self.firmware_version,
+            "meter_serial_number": self.meter_serial_number,
             "configuration": self.configuration,
             "local_list": self.local_list.to_dict(),
             "connectors": [c.to_dict() for c in self.connectors.values()],
@@ -234,6 +285,7 @@ class ChargePoint:
             model=data.get("model"),
             serial_number=data.get("serial_number"),
             firmware_version=data.get("firmware_version"),
+            meter_serial_number=data.get("meter_serial_number"),
             configuration=data.get("configuration") or {},
             local_list=LocalListState.from_dict(data.get("local_list") or {}),
         )

@@ -1,0 +1,170 @@
+"""Keeps the 15-minute ledger and the session records of every transaction.
+
+Readings of running transactions are stored as they come (compacted to
+what the quarter hours need, see :func:`.ledger.compact`), so a restart of
+the host or a reconnect of the charger loses nothing; every change of a
+transaction's quarter hours is written soon, in one database transaction
+with the readings it came from; a finished transaction's session record and
+final quarter hours are written before the charger gets its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Iterable
+from datetime import datetime
+import logging
+
+from .ledger import Interval, MeterPoint, compact, transaction_intervals
+from .ledger_db import IntervalRecord, LedgerDatabase, SessionRecord, TransactionKey
+from .model import Transaction
+
+_LOGGER = logging.getLogger(__name__)
+
+# Readings come in bursts (every charger at the quarter hour): one write for each burst.
+FLUSH_DELAY_S = 1.0
+
+
+def transaction_key(charge_point_id: str, transaction: Transaction) -> TransactionKey:
+    """Transaction ids repeat over the years; with the start time they do not."""
+    return (charge_point_id, transaction.transaction_id, transaction.started_at)
+
+
+class LedgerKeeper:
+    """The running transactions' readings, and what has to be written."""
+
+    def __init__(self, database: LedgerDatabase) -> None:
+        """Keep the ledger in ``database`` (opened); call :meth:`async_load` next."""
+        self.database = database
+        self._points: dict[TransactionKey, list[MeterPoint]] = {}
+        # What the database holds of each running transaction's quarter hours.
+        self._written: dict[TransactionKey, dict[datetime, Interval]] = {}
+        self._pending_points: list[tuple[TransactionKey, MeterPoint]] = []
+        self._pending_intervals: dict[tuple[TransactionKey, datetime], IntervalRecord] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def async_load(self) -> None:
+        """Take back the readings of the transactions that were running."""
+        self._points = await self.database.async_points()
+
+    def add_points(
+        self, charge_point_id: str, transaction: Transaction, points: list[MeterPoint]
+    ) -> list[Interval]:
+        """Take a running transaction's readings; return its quarter hours so far."""
+        key = transaction_key(charge_point_id, transaction)
+        known = self._points.get(key, [])
+        if points:
+            self._pending_points.extend((key, point) for point in points)
+            self._schedule_flush()
+        kept = self._points[key] = compact(
+            [*known, *points],
+            started_at=transaction.started_at,
+            meter_start_wh=transaction.meter_start_wh,
+        )
+        intervals = transaction_intervals(
+            started_at=transaction.started_at,
+            meter_start_wh=transaction.meter_start_wh,
+            points=kept,
+        )
+        written = self._written.setdefault(key, {})
+        changed = [interval for interval in intervals if written.get(interval.start) != interval]
+        if changed:
+            for interval in changed:
+                written[interval.start] = interval
+                self._pending_intervals[key, interval.start] = _record(
+                    charge_point_id, transaction, interval
+                )
+            self._schedule_flush()
+        return intervals
+
+    async def async_transaction_stopped(
+        self, charge_point_id: str, transaction: Transaction
+    ) -> list[Interval]:
+        """Write the session and its final quarter hours (with what else is pending)."""
+        key = transaction_key(charge_point_id, transaction)
+        intervals = transaction_intervals(
+            started_at=transaction.started_at,
+            meter_start_wh=transaction.meter_start_wh,
+            points=self._points.pop(key, []),
+            stopped_at=transaction.stopped_at,
+            meter_stop_wh=transaction.meter_stop_wh,
+        )
+        self._written.pop(key, None)
+        # The final quarter hours replace whatever the readings suggested.
+        for pending in [pending for pending in self._pending_intervals if pending[0] == key]:
+            del self._pending_intervals[pending]
+        for interval in intervals:
+            self._pending_intervals[key, interval.start] = _record(
+                charge_point_id, transaction, interval
+            )
+        await self.async_flush(sessions=[_session(charge_point_id, transaction)], finished=[key])
+        return intervals
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(
+                FLUSH_DELAY_S, lambda: loop.create_task(self.async_flush())
+            )
+
+    async def async_flush(
+        self,
+        *,
+        sessions: Iterable[SessionRecord] = (),
+        finished: Collection[TransactionKey] = (),
+    ) -> None:
+        """Write what is pending now, in one database transaction."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        points, self._pending_points = self._pending_points, []
+        intervals, self._pending_intervals = self._pending_intervals, {}
+        async with self._write_lock:
+            await self.database.async_write(
+                points=points,
+                intervals=intervals.values(),
+                sessions=sessions,
+                forget_points_of=finished,
+                replace_intervals_of=finished,
+            )
+
+
+def _record(charge_point_id: str, transaction: Transaction, interval: Interval) -> IntervalRecord:
+    return IntervalRecord(
+        charge_point_id=charge_point_id,
+        connector_id=transaction.connector_id,
+        transaction_id=transaction.transaction_id,
+        transaction_started_at=transaction.started_at,
+        start=interval.start,
+        end=interval.end,
+        energy_wh=interval.energy_wh,
+        estimated=interval.estimated,
+        id_tag=transaction.id_tag,
+        tenant=transaction.tenant,
+    )
+
+
+def _session(charge_point_id: str, transaction: Transaction) -> SessionRecord:
+    stopped_at = transaction.stopped_at or transaction.started_at
+    meter_stop_wh = (
+        transaction.meter_stop_wh
+        if transaction.meter_stop_wh is not None
+        else transaction.meter_start_wh
+    )
+    return SessionRecord(
+        charge_point_id=charge_point_id,
+        connector_id=transaction.connector_id,
+        transaction_id=transaction.transaction_id,
+        id_tag=transaction.id_tag,
+        tenant=transaction.tenant,
+        started_at=transaction.started_at,
+        stopped_at=stopped_at,
+        meter_start_wh=transaction.meter_start_wh,
+        meter_stop_wh=meter_stop_wh,
+        energy_wh=round(transaction.energy_wh),
+        stop_reason=transaction.stop_reason,
+        stop_id_tag=transaction.stop_id_tag,
+        offline=transaction.offline,
+        cost=None if transaction.cost is None else round(transaction.cost, 4),
+    )
