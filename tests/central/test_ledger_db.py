@@ -425,6 +425,8 @@ async def test_csv_pages_yield_every_row_exactly_once(db: LedgerDatabase) -> Non
     # A page boundary right at the end: no empty chunk, nothing lost.
     chunks = await export(db, **window, connector_id=1, page_rows=5)
     assert [len(list(csv.reader(io.StringIO(chunk)))) for chunk in chunks[1:]] == [5, 5, 5]
+    with pytest.raises(ValueError, match="page_rows"):
+        await export(db, **window, page_rows=0)
 
 
 async def test_all_database_work_runs_in_the_ledger_thread(

@@ -45,7 +45,7 @@ _MIGRATIONS = (
     ) WITHOUT ROWID;
     CREATE INDEX ledger_session_by_start ON ledger_session (started_at);
     -- Clustered by time: exports, range queries and purges read it in key order.
-    -- No index by transaction (a fifth more file): no quarter hour of a
+    -- No index by transaction (a quarter more file): no quarter hour of a
     -- transaction lies before the one it started in, so its intervals are
     -- found by scanning from there.
     CREATE TABLE ledger_interval (
@@ -494,6 +494,8 @@ class LedgerDatabase:
             tenant=tenant,
             id_tag=id_tag,
         )
+        if page_rows < 1:
+            raise ValueError(f"page_rows must be at least 1, not {page_rows}")
         yield csv_header()
         after: tuple[Any, ...] | None = None
         while True:
@@ -504,10 +506,10 @@ class LedgerDatabase:
                 return
 
     def _csv_page(
-        self, where: str, params: list[Any], tz: tzinfo, rows: int, after: tuple[Any, ...] | None
+        self, where: str, params: list[Any], tz: tzinfo, size: int, after: tuple[Any, ...] | None
     ) -> tuple[str, tuple[Any, ...] | None]:
-        page = self._interval_page(where, params, rows, after)
-        cursor = _cursor(page[-1]) if len(page) == rows else None
+        page = self._interval_page(where, params, size, after)
+        cursor = _cursor(page[-1]) if len(page) == size else None
         return csv_lines(map(_interval_record, page), tz), cursor
 
     async def async_sessions(
