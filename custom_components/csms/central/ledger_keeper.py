@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Collection, Iterable
 from datetime import datetime
 import logging
+import sqlite3
 
 from .ledger import Interval, MeterPoint, compact, transaction_intervals
 from .ledger_db import IntervalRecord, LedgerDatabase, SessionRecord, TransactionKey
@@ -42,6 +43,9 @@ class LedgerKeeper:
         self._pending_points: list[tuple[TransactionKey, MeterPoint]] = []
         self._pending_intervals: dict[tuple[TransactionKey, datetime], IntervalRecord] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+        self._pending_sessions: list[SessionRecord] = []
+        self._pending_finished: list[TransactionKey] = []
         self._write_lock = asyncio.Lock()
 
     async def async_load(self) -> None:
@@ -98,15 +102,33 @@ class LedgerKeeper:
             self._pending_intervals[key, interval.start] = _record(
                 charge_point_id, transaction, interval
             )
-        await self.async_flush(sessions=[_session(charge_point_id, transaction)], finished=[key])
+        try:
+            await self.async_flush(
+                sessions=[_session(charge_point_id, transaction)], finished=[key]
+            )
+        except sqlite3.Error:
+            # The stop is in the central system's storage already; the ledger
+            # catches up with the next write that succeeds.
+            _LOGGER.exception("Writing the session of transaction %s failed", key[1])
         return intervals
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(
-                FLUSH_DELAY_S, lambda: loop.create_task(self.async_flush())
+            self._flush_handle = asyncio.get_running_loop().call_later(
+                FLUSH_DELAY_S, self._start_timed_flush
             )
+
+    def _start_timed_flush(self) -> None:
+        self._flush_handle = None
+        # Kept, so the task is not collected halfway through its write.
+        self._flush_task = asyncio.get_running_loop().create_task(self._timed_flush())
+
+    async def _timed_flush(self) -> None:
+        try:
+            await self.async_flush()
+        except sqlite3.Error:
+            # Kept pending (see async_flush) and tried again.
+            _LOGGER.exception("Writing the energy ledger failed; retrying")
 
     async def async_flush(
         self,
@@ -114,20 +136,37 @@ class LedgerKeeper:
         sessions: Iterable[SessionRecord] = (),
         finished: Collection[TransactionKey] = (),
     ) -> None:
-        """Write what is pending now, in one database transaction."""
+        """Write what is pending now, in one database transaction.
+
+        On a database error nothing of it was written: it stays pending for
+        the next try (newer intervals of a quarter hour winning) and the
+        error is raised.
+        """
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+        self._pending_sessions.extend(sessions)
+        self._pending_finished.extend(finished)
         points, self._pending_points = self._pending_points, []
         intervals, self._pending_intervals = self._pending_intervals, {}
-        async with self._write_lock:
-            await self.database.async_write(
-                points=points,
-                intervals=intervals.values(),
-                sessions=sessions,
-                forget_points_of=finished,
-                replace_intervals_of=finished,
-            )
+        done_sessions, self._pending_sessions = self._pending_sessions, []
+        done, self._pending_finished = self._pending_finished, []
+        try:
+            async with self._write_lock:
+                await self.database.async_write(
+                    points=points,
+                    intervals=intervals.values(),
+                    sessions=done_sessions,
+                    forget_points_of=done,
+                    replace_intervals_of=done,
+                )
+        except sqlite3.Error:
+            self._pending_points[:0] = points
+            self._pending_intervals = intervals | self._pending_intervals
+            self._pending_sessions[:0] = done_sessions
+            self._pending_finished[:0] = done
+            self._schedule_flush()
+            raise
 
 
 def _record(charge_point_id: str, transaction: Transaction, interval: Interval) -> IntervalRecord:
