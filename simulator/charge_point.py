@@ -31,7 +31,6 @@ from .core import (
     RESERVED,
     ChargePointCore,
     Reservation,
-    utc_now,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,53 +74,22 @@ class SimulatedChargePoint(ChargePointCore):
     def _composite_schedule(
         self, connector_id: int, duration: int, unit: str | None
     ) -> dict[str, Any]:
-        meter = self.meters[max(connector_id, 1)]
-        profile = (
-            smart_charging.transaction_profile(
-                self.charging_profiles,
-                connector_id,
-                in_transaction=connector_id in self.transactions,
-            )
-            if connector_id
-            else None
-        )
-        maximum = smart_charging.highest(
-            self.charging_profiles.get(0, []), smart_charging.CHARGE_POINT_MAX_PROFILE
-        )
+        """The composite schedule of a connector (0: the charge point) from now on."""
         if unit is None:
-            source = profile or maximum
-            unit = (
-                str(source["charging_schedule"].get("charging_rate_unit", "A"))
-                if source is not None
-                else smart_charging.AMPERE
-            )
-        hardware = smart_charging.convert(
-            meter.max_current_a,
-            smart_charging.AMPERE,
-            unit,
-            meter.phases,
-            meter.voltage_v,
+            unit = smart_charging.preferred_unit(self._allowed_units())
+        return smart_charging.composite_schedule(
+            self.charging_profiles,
+            connector_id,
+            self._charging_contexts(),
+            datetime.now(UTC),
+            duration=duration,
+            unit=unit,
         )
-        cap = hardware
-        if maximum is not None:
-            maximum_limit = smart_charging.first_limit(maximum, unit, meter.phases, meter.voltage_v)
-            if maximum_limit is not None:
-                cap = min(cap, maximum_limit)
-        periods = (
-            smart_charging.periods(profile, unit, meter.phases, meter.voltage_v)
-            if profile is not None
-            else []
-        ) or [(0, cap)]
-        return {
-            "duration": duration,
-            "start_schedule": utc_now(),
-            "charging_rate_unit": unit,
-            # The schema wants limits in steps of 0.1.
-            "charging_schedule_period": [
-                {"start_period": start, "limit": round(min(limit, cap), 1)}
-                for start, limit in periods
-            ],
-        }
+
+    def _allowed_units(self) -> frozenset[str]:
+        return smart_charging.allowed_units(
+            config.as_set(self.configuration, smart_charging.ALLOWED_UNITS_KEY)
+        )
 
     # ------------------------------------------------------------------
     # Calls initiated by the central system
@@ -400,30 +368,40 @@ class SimulatedChargePoint(ChargePointCore):
 
     @on(enums.Action.set_charging_profile)
     def _on_set_charging_profile(
-        self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
+        self,
+        connector_id: int,
+        cs_charging_profiles: dict[str, Any],
+        call_unique_id: str,
+        **_: Any,
     ) -> Any:
         profile = cs_charging_profiles
-        purpose = profile.get("charging_profile_purpose")
-        max_level = config.as_int(self.configuration, "ChargeProfileMaxStackLevel")
-        valid = (
-            self._exists(connector_id, allow_zero=True)
-            and int(profile.get("stack_level", 0)) <= max_level
-            and (purpose != smart_charging.CHARGE_POINT_MAX_PROFILE or connector_id == 0)
+        running = self.transactions.get(connector_id)
+        reason = smart_charging.rejection(
+            profile,
+            connector_id,
+            connector_count=self.connector_count,
+            running_transaction_id=running,
+            max_stack_level=config.as_int(self.configuration, smart_charging.MAX_STACK_LEVEL_KEY),
+            units=self._allowed_units(),
+            max_periods=config.as_int(self.configuration, smart_charging.MAX_PERIODS_KEY),
         )
-        if valid and purpose == smart_charging.TX_PROFILE:
-            # A TxProfile only exists for a running transaction.
-            running = self.transactions.get(connector_id)
-            wanted = profile.get("transaction_id")
-            valid = running is not None and wanted in (None, running)
-            profile = {**profile, "transaction_id": running}
-        if not valid:
+        if reason is not None:
+            _LOGGER.info("%s: charging profile rejected: %s", self.id, reason)
             return call_result.SetChargingProfile(status=enums.ChargingProfileStatus.rejected)
+        if profile.get("charging_profile_purpose") == smart_charging.TX_PROFILE:
+            profile = {**profile, "transaction_id": running}
         smart_charging.install(self.charging_profiles, connector_id, profile)
-        self._apply_charging_limits()
+        # The meters follow at once; status changes go out after the answer.
+        self._apply_charging_limits(report=False)
+        self._defer(call_unique_id, "charging limits", self._report_charging_states)
         return call_result.SetChargingProfile(status=enums.ChargingProfileStatus.accepted)
 
+    @after(enums.Action.set_charging_profile)
+    def _after_set_charging_profile(self, call_unique_id: str, **_: Any) -> None:
+        self._run_deferred(call_unique_id)
+
     @on(enums.Action.clear_charging_profile)
-    def _on_clear_charging_profile(self, **request: Any) -> Any:
+    def _on_clear_charging_profile(self, call_unique_id: str, **request: Any) -> Any:
         removed = smart_charging.clear(
             self.charging_profiles,
             profile_id=request.get("id"),
@@ -433,8 +411,13 @@ class SimulatedChargePoint(ChargePointCore):
         )
         if not removed:
             return call_result.ClearChargingProfile(status=enums.ClearChargingProfileStatus.unknown)
-        self._apply_charging_limits()
+        self._apply_charging_limits(report=False)
+        self._defer(call_unique_id, "charging limits", self._report_charging_states)
         return call_result.ClearChargingProfile(status=enums.ClearChargingProfileStatus.accepted)
+
+    @after(enums.Action.clear_charging_profile)
+    def _after_clear_charging_profile(self, call_unique_id: str, **_: Any) -> None:
+        self._run_deferred(call_unique_id)
 
     @on(enums.Action.get_composite_schedule)
     def _on_get_composite_schedule(

@@ -65,6 +65,9 @@ def default_configuration(connectors: int) -> dict[str, ConfigurationKey]:
         "SupportedFeatureProfiles": FEATURE_PROFILES,
         "ChargeProfileMaxStackLevel": "8",
         "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
+        "ChargingScheduleMaxPeriods": "24",
+        # Charging profiles may move a session to fewer phases (numberPhases).
+        "ConnectorSwitch3to1PhaseSupported": "true",
         "LocalAuthListMaxLength": "100",
         "SendLocalListMaxLength": "100",
     }

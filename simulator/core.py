@@ -51,6 +51,11 @@ SUBPROTOCOL = Subprotocol("ocpp1.6")
 MAX_RECONNECT_DELAY = 30.0
 DEFAULT_BOOT_RETRY = 10.0
 
+# The charging limit timer wakes up a little after a change is due, and at
+# least once an hour.
+LIMIT_TIMER_SLACK = 0.01
+MAX_LIMIT_TIMER_DELAY = 3600.0
+
 # Frames of a CALL, CALLRESULT and CALLERROR start with these type ids.
 _CALL, _CALL_RESULT, _CALL_ERROR = 2, 3, 4
 
@@ -58,6 +63,7 @@ AVAILABLE = "Available"
 PREPARING = "Preparing"
 CHARGING = "Charging"
 SUSPENDED_EV = "SuspendedEV"
+SUSPENDED_EVSE = "SuspendedEVSE"
 FINISHING = "Finishing"
 RESERVED = "Reserved"
 UNAVAILABLE = "Unavailable"
@@ -205,6 +211,8 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.Task[None]] = set()
         self._samplers: dict[int, asyncio.Task[None]] = {}
+        # Re-applies the charging limits when the profiles say they change.
+        self._limit_timer: asyncio.Task[None] | None = None
         # With automatic meter values the meters follow the clock: loop time
         # up to which each charging connector's meter has been advanced.
         self._metered_at: dict[int, float] = {}
@@ -776,7 +784,8 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         )
         if self.auto_meter_values:
             self._metered_at[connector_id] = asyncio.get_running_loop().time()
-        await self.status(connector_id, CHARGING)
+        # A charging profile may allow no current yet: then the EVSE holds back.
+        await self.status(connector_id, self._charging_status(connector_id))
         self._start_sampler(connector_id)
         return transaction_id
 
@@ -1167,24 +1176,89 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
             state.scheduled_operative = None
             await self.status(target, self._idle_status(target))
 
-    def _apply_charging_limits(self) -> None:
-        """Set each meter's current limit from the installed charging profiles."""
-        maximum = smart_charging.highest(
-            self.charging_profiles.get(0, []), smart_charging.CHARGE_POINT_MAX_PROFILE
-        )
+    def _charging_contexts(self) -> dict[int, smart_charging.ConnectorContext]:
+        """What each connector's limit depends on besides the charging profiles."""
+        contexts = {}
         for connector_id, meter in self.meters.items():
-            limit = meter.max_current_a
-            profile = smart_charging.transaction_profile(
-                self.charging_profiles,
-                connector_id,
-                in_transaction=connector_id in self.transactions,
+            transaction_id = self.transactions.get(connector_id)
+            start = None
+            if transaction_id is not None:
+                start = smart_charging.parse_time(
+                    self.connectors[connector_id].transaction_start_time
+                ) or datetime.now(UTC)
+            contexts[connector_id] = smart_charging.ConnectorContext(
+                max_current_a=meter.max_current_a,
+                phases=meter.phases,
+                voltage_v=meter.voltage_v,
+                charging=meter.charging,
+                transaction_id=transaction_id,
+                transaction_start=start,
             )
-            for candidate in (maximum, profile):
-                if candidate is None:
-                    continue
-                first = smart_charging.first_limit(
-                    candidate, smart_charging.AMPERE, meter.phases, meter.voltage_v
-                )
-                if first is not None:
-                    limit = min(limit, first)
-            meter.current_limit_a = limit
+        return contexts
+
+    def _apply_charging_limits(self, *, report: bool = True) -> None:
+        """Set each meter's limit from the charging profiles in effect now.
+
+        Arms a timer for the next moment a limit may change (a period
+        starts, a profile's validity or duration ends). With `report`, a
+        charging connector whose limit dropped to 0 or came back reports
+        SuspendedEVSE or Charging in the background.
+        """
+        now = datetime.now(UTC)
+        contexts = self._charging_contexts()
+        limits = smart_charging.applied_limits(self.charging_profiles, contexts, now)
+        for connector_id, limit in limits.items():
+            meter = self.meters[connector_id]
+            if (meter.current_limit_a, meter.phase_limit) == (limit.current_a, limit.phases):
+                continue
+            if connector_id in self._metered_at:
+                # The energy up to now was drawn at the old limit.
+                meter.advance(self._elapsed(connector_id))
+            meter.current_limit_a = limit.current_a
+            meter.phase_limit = limit.phases
+        self._arm_limit_timer(
+            smart_charging.next_limit_change(self.charging_profiles, contexts, now)
+        )
+        if report and self._charging_states_to_report():
+            self._spawn("charging state", self._report_charging_states)
+
+    def _arm_limit_timer(self, moment: datetime | None) -> None:
+        timer = self._limit_timer
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        self._limit_timer = None
+        if moment is None or self._stopped:
+            return
+        delay = max((moment - datetime.now(UTC)).total_seconds(), 0.0) + LIMIT_TIMER_SLACK
+        # Waking up now and then catches up with a wall clock that jumped.
+        delay = min(delay, MAX_LIMIT_TIMER_DELAY)
+        timer = asyncio.create_task(
+            self._guarded("charging limits", functools.partial(self._limit_timer_fired, delay)),
+            name=f"{self.id} charging limits",
+        )
+        self._limit_timer = timer
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    async def _limit_timer_fired(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._limit_timer = None
+        self._apply_charging_limits()
+
+    def _charging_status(self, connector_id: int) -> str:
+        """Charging, or SuspendedEVSE while the charger may offer no current."""
+        return SUSPENDED_EVSE if self.meters[connector_id].current_limit_a <= 0 else CHARGING
+
+    def _charging_states_to_report(self) -> list[int]:
+        return [
+            connector_id
+            for connector_id in sorted(self.transactions)
+            if self.connectors[connector_id].status in (CHARGING, SUSPENDED_EVSE)
+            and self.connectors[connector_id].status != self._charging_status(connector_id)
+        ]
+
+    async def _report_charging_states(self) -> None:
+        """Report Charging/SuspendedEVSE where the limit changed that (nothing else)."""
+        while pending := self._charging_states_to_report():
+            connector_id = pending[0]
+            await self.status(connector_id, self._charging_status(connector_id))

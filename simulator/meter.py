@@ -41,8 +41,10 @@ class Meter:
     `charging` says whether the contactor is closed. The delivered current
     is the lowest of the connector rating (`max_current_a`), the limit set
     by charging profiles (`current_limit_a`) and what the vehicle asks for
-    (`charging_power_w`, None meaning as much as it gets). Once the battery
-    is full the vehicle stops drawing power.
+    (`charging_power_w`, None meaning as much as it gets). The vehicle
+    charges on its `phases`, or on fewer when a charging profile allows
+    fewer (`phase_limit`). Once the battery is full the vehicle stops
+    drawing power.
     """
 
     __slots__ = (
@@ -53,6 +55,7 @@ class Meter:
         "current_limit_a",
         "energy_wh",
         "max_current_a",
+        "phase_limit",
         "phases",
         "seed",
         "soc_percent",
@@ -88,6 +91,7 @@ class Meter:
         self.voltage_v = voltage_v
         self.max_current_a = max_current_a
         self.current_limit_a = max_current_a if current_limit_a is None else current_limit_a
+        self.phase_limit = PHASE_COUNT
         self.charging_power_w = charging_power_w
         self.soc_percent = min(max(soc_percent, 0.0), 100.0)
         self.battery_wh = battery_wh
@@ -113,20 +117,25 @@ class Meter:
         return self.soc_percent >= 100.0
 
     @property
+    def phases_in_use(self) -> int:
+        """Phases the vehicle charges on."""
+        return max(min(self.phases, self.phase_limit), 1)
+
+    @property
     def current_a(self) -> float:
         """Current per active phase while charging, 0 otherwise."""
         if not self.charging or self.full:
             return 0.0
         current = max(min(self.max_current_a, self.current_limit_a), 0.0)
         if self.charging_power_w is not None:
-            wanted = self.charging_power_w / (self.phases * self.voltage_v)
+            wanted = self.charging_power_w / (self.phases_in_use * self.voltage_v)
             current = min(current, max(wanted, 0.0))
         return current
 
     @property
     def power_w(self) -> float:
         """Active power delivered right now."""
-        return self.phases * self.voltage_v * self.current_a
+        return self.phases_in_use * self.voltage_v * self.current_a
 
     def effective_power_w(self, power_w: float | None = None) -> float:
         """Power used for an interval; an explicit `power_w` overrides the model.
@@ -161,8 +170,9 @@ class Meter:
         power = self.effective_power_w(power_w)
         voltages = self._phase_voltages()
         # Split the power evenly over the phases in use; the others carry none.
+        phases = self.phases_in_use
         currents = tuple(
-            power / (self.phases * voltage) if index < self.phases else 0.0
+            power / (phases * voltage) if index < phases else 0.0
             for index, voltage in enumerate(voltages)
         )
         return MeterSample(

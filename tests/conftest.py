@@ -151,15 +151,24 @@ async def connect(
     """
 
     async def _connect(
-        charge_point_id: str = "CP001", *, connectors: int = 1, known: bool = True, **kwargs: Any
+        charge_point_id: str = "CP001",
+        *,
+        connectors: int = 1,
+        known: bool = True,
+        configuration: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> SimulatedChargePoint:
         from simulator import SimulatedChargePoint  # noqa: PLC0415
+        from simulator.configuration import ConfigurationKey  # noqa: PLC0415
 
         if known and not hass.config_entries.async_entry_for_domain_unique_id(
             DOMAIN, charge_point_id
         ):
             await add_charge_point(hass, server_entry, charge_point_id)
         charge_point = SimulatedChargePoint(charge_point_id, connectors=connectors)
+        # Read-only keys of a charger of another make (e.g. one that takes limits in W only).
+        for key, value in (configuration or {}).items():
+            charge_point.configuration[key] = ConfigurationKey(value, True)
         charge_points.append(charge_point)
         await charge_point.connect(server_url(server_entry), **kwargs)
         await hass.async_block_till_done()

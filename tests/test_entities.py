@@ -292,18 +292,24 @@ async def test_categories_classes_and_defaults(hass: HomeAssistant, connect: Any
     transaction_id = await charge_point.start_transaction(1, "TAG1")
     await send_meter_values(charge_point, 1, EVERY_MEASUREMENT, transaction_id)
     await charge_point.stop_transaction(1)
-    await hass.async_block_till_done()
+    # Also the configuration read after the boot: the limits depend on it.
+    await hass.async_block_till_done(wait_background_tasks=True)
 
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry_id_of(hass, "CP001"))
     disabled = {entry.unique_id for entry in entries if entry.disabled_by is not None}
     assert disabled == {
         "CP001_firmware_version",
         "CP001_hard_reset",
-        *(f"CP001_{c}_{key}" for c in (1, 2) for key in ("session_duration", "available")),
+        "CP001_charge_point_current_limit",
+        *(
+            f"CP001_{c}_{key}"
+            for c in (1, 2)
+            for key in ("session_duration", "available", "power_limit", "allocated_current")
+        ),
         *(f"CP001_1_voltage_{phase}" for phase in ("l1", "l2", "l3")),
     }
     # A two-connector charger with every measurement reported stays lean.
-    assert len(entries) - len(disabled) <= 40
+    assert len(entries) - len(disabled) <= 44
 
     expectations = {
         ("binary_sensor", "CP001_connected"): (EntityCategory.DIAGNOSTIC, "connectivity"),

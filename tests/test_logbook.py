@@ -11,7 +11,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
@@ -20,10 +20,10 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.csms.const import DOMAIN
+from custom_components.csms.const import CONF_LOAD_MANAGEMENT, CONF_SITE_CURRENT_LIMIT, DOMAIN
 from simulator import SimulatedChargePoint
 
-from .conftest import add_charge_point, register_id_tags, server_url
+from .conftest import add_charge_point, register_id_tags, server_config_entry, server_url
 
 ID_TAG = "Alice"
 
@@ -153,3 +153,44 @@ async def test_charger_without_a_device_is_named_by_its_id(
     entries = await logbook_entries(hass, hass_ws_client)
 
     assert entries == ["CP003 booted (Accepted)", "CP003 read tag Alice (Invalid)"]
+
+
+async def test_load_management_decisions_in_the_logbook(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    charge_points: list[SimulatedChargePoint],
+) -> None:
+    assert await _setup_logbook(hass)
+    server = server_config_entry(options={CONF_LOAD_MANAGEMENT: True, CONF_SITE_CURRENT_LIMIT: 10})
+    server.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(server.entry_id)
+    await register_id_tags(hass, ID_TAG)
+    await add_charge_point(hass, server, "CP001", title="Carport")
+    first, second = SimulatedChargePoint("CP001"), SimulatedChargePoint("CP002")
+    await add_charge_point(hass, server, "CP002", title="Garage")
+    for charger in (first, second):
+        charge_points.append(charger)
+        await charger.connect(server_url(server))
+        await hass.async_block_till_done(wait_background_tasks=True)
+    await server.runtime_data.load_manager.async_run()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    for charger in (first, second):
+        await charger.plug_in(1)
+        await charger.start_transaction(1, ID_TAG)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await server.runtime_data.load_manager.async_run()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=122))
+    await hass.async_block_till_done()
+
+    site = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, server.entry_id), server.entry_id
+    )
+    assert site is not None
+    entries = await logbook_entries(hass, hass_ws_client, device_ids=[site.id])
+
+    # Two sessions do not fit at 6 A each under 10 A: one waits.
+    assert entries[0] == "OCPP server on port 0 shares 0 A among 0 session(s) (headroom 10 A)"
+    assert entries[-1] == (
+        "OCPP server on port 0 shares 10 A among 2 session(s) (headroom 10 A), 1 paused"
+    )

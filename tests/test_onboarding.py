@@ -69,9 +69,10 @@ async def test_unknown_charger_stays_connected_as_pending_and_is_discovered(
         )
     with pytest.raises(SecurityError):
         await charge_point.heartbeat()
-    # Nothing about it is stored, and it has no device.
+    # Nothing about it is stored, and it has no device (the server's only is its site).
     assert not server_entry.runtime_data.central.as_dict()["charge_points"]
-    assert not dr.async_entries_for_config_entry(dr.async_get(hass), server_entry.entry_id)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), server_entry.entry_id)
+    assert [device.identifiers for device in devices] == [{(DOMAIN, server_entry.entry_id)}]
     # Booting again does not offer it twice.
     await charge_point.boot()
     await hass.async_block_till_done()

@@ -33,6 +33,9 @@ SERVICES = (
     "get_message_log",
     "get_local_list_version",
     "send_local_list",
+    "set_charging_profile",
+    "clear_charging_profile",
+    "get_composite_schedule",
 )
 # Services about id tags, not about one charger.
 ID_TAG_SERVICES = ("add_tag", "update_tag", "remove_tag", "list_tags")
@@ -464,6 +467,19 @@ REQUIRED_FIELDS: dict[str, dict[str, Any]] = {
     "change_configuration": {"key": "HeartbeatInterval", "value": "60"},
     "data_transfer": {"vendor_id": "com.example"},
     "trigger_message": {"requested_message": "Heartbeat"},
+    "get_composite_schedule": {"duration": 3600},
+    "set_charging_profile": {
+        "cs_charging_profiles": {
+            "charging_profile_id": 1,
+            "stack_level": 1,
+            "charging_profile_purpose": "TxDefaultProfile",
+            "charging_profile_kind": "Relative",
+            "charging_schedule": {
+                "charging_rate_unit": "A",
+                "charging_schedule_period": [{"start_period": 0, "limit": 10}],
+            },
+        }
+    },
 }
 
 

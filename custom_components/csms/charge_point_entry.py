@@ -25,7 +25,8 @@ from .devices import DeviceManager
 from .hub import async_get_hub
 from .id_tags import ID_TAGS
 from .local_lists import LocalListKeeper
-from .runtime import CsmsConfigEntry, CsmsRuntimeData, charge_point_options
+from .options import charge_point_options
+from .runtime import CsmsConfigEntry, CsmsRuntimeData
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.EVENT,
+    Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -101,6 +103,8 @@ async def _async_options_updated(hass: HomeAssistant, entry: CsmsConfigEntry) ->
     """Apply new settings without a reload: rename, and configure the charger again."""
     runtime = entry.runtime_data
     runtime.devices.rename()
+    # Its phases, maximum or priority may have changed.
+    runtime.hub.load_manager.schedule()
     if runtime.charge_point.connected:
         await _Caretaker(hass, entry, runtime).configure()
 
@@ -190,9 +194,7 @@ class _Caretaker:
                 "%s: could not configure the charger: %s", charge_point.charge_point_id, err
             )
             return
-        if facts != charge_point.configuration:
-            charge_point.configuration = facts
-            self._runtime.hub.central.charge_point_updated(charge_point)
+        self._runtime.hub.central.configuration_read(charge_point, facts)
         await self._runtime.local_list.async_sync_quietly()
 
     def _report_rejected(self, rejected: list[str]) -> None:

@@ -14,6 +14,7 @@ import ipaddress
 import socket
 from typing import Any
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
@@ -21,8 +22,15 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
-from homeassistant.core import callback
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PORT,
+    UnitOfElectricCurrent,
+    UnitOfPower,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import selector
 from homeassistant.util import dt as dt_util
@@ -34,14 +42,22 @@ from .central.commissioning import SUPPORTED_MEASURANDS
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_ENERGY_PRICE,
+    CONF_GRID_SENSOR,
     CONF_LEDGER_RETENTION,
+    CONF_LOAD_MANAGEMENT,
+    CONF_MAX_CURRENT,
     CONF_MEASURANDS,
     CONF_ONBOARDING,
+    CONF_PHASES,
     CONF_PRICE_ENTITY,
+    CONF_PRIORITY,
     CONF_PUSH_CONFIGURATION,
     CONF_REMOTE_START_ID_TAG,
     CONF_SAMPLE_INTERVAL,
     CONF_SERVER_ENTRY_ID,
+    CONF_SITE_CURRENT_LIMIT,
+    CONF_SITE_POWER_LIMIT,
+    CONF_SOLAR_ONLY,
     CONF_UNKNOWN_ID_TAGS,
     DEFAULT_HOST,
     DEFAULT_LEDGER_RETENTION_MONTHS,
@@ -63,7 +79,8 @@ from .id_tags import (
     apply_changes,
     known_charge_points,
 )
-from .runtime import charge_point_options
+from .options import charge_point_options
+from .site import GRID_POWER_UNITS, GRID_SENSOR_UNITS
 
 ATTR_ID_TAG = "id_tag"
 
@@ -151,14 +168,31 @@ def _charge_point_schema(name: str, options: dict[str, Any]) -> probatio.Schema:
             probatio.Required(
                 CONF_REMOTE_START_ID_TAG, default=options[CONF_REMOTE_START_ID_TAG]
             ): selector.TextSelector(),
+            probatio.Required(CONF_PHASES, default=str(options[CONF_PHASES])): _list_selector(
+                CONF_PHASES, ["1", "3"]
+            ),
+            probatio.Required(CONF_MAX_CURRENT, default=options[CONF_MAX_CURRENT]): _number(
+                6, 80, UnitOfElectricCurrent.AMPERE
+            ),
+            probatio.Required(CONF_PRIORITY, default=options[CONF_PRIORITY]): _number(0, 10),
         }
     )
+
+
+def _number(minimum: float, maximum: float, unit: str | None = None) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(
+        min=minimum, max=maximum, step=1, mode=selector.NumberSelectorMode.BOX
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
 
 
 def _settings_from_input(user_input: dict[str, Any]) -> dict[str, Any]:
     settings = dict(user_input)
     settings.pop(CONF_NAME)
-    settings[CONF_SAMPLE_INTERVAL] = int(settings[CONF_SAMPLE_INTERVAL])
+    for key in (CONF_SAMPLE_INTERVAL, CONF_PHASES, CONF_MAX_CURRENT, CONF_PRIORITY):
+        settings[key] = int(settings[key])
     settings[CONF_REMOTE_START_ID_TAG] = settings[CONF_REMOTE_START_ID_TAG].strip()
     return settings
 
@@ -172,6 +206,35 @@ def _check_settings(user_input: dict[str, Any]) -> str | None:
     # IdToken is CiString20Type (OCPP 1.6 section 7.17).
     if not 0 < len(user_input[CONF_REMOTE_START_ID_TAG].strip()) <= 20:
         return "invalid_id_tag"
+    return None
+
+
+_SITE_OPTIONS = (
+    CONF_LOAD_MANAGEMENT,
+    CONF_SITE_CURRENT_LIMIT,
+    CONF_SITE_POWER_LIMIT,
+    CONF_GRID_SENSOR,
+    CONF_SOLAR_ONLY,
+)
+
+
+def _check_site(hass: HomeAssistant, user_input: dict[str, Any]) -> str | None:
+    """An error key for load management settings that cannot work, else None."""
+    sensor = user_input.get(CONF_GRID_SENSOR)
+    state = hass.states.get(sensor) if sensor else None
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
+    if state is not None and unit not in GRID_SENSOR_UNITS:
+        return "grid_sensor_unit"
+    # The surplus is the power exported: only a power sensor shows it.
+    if user_input[CONF_SOLAR_ONLY] and (state is None or unit not in GRID_POWER_UNITS):
+        return "grid_power_sensor_required"
+    if (
+        user_input[CONF_LOAD_MANAGEMENT]
+        and not user_input[CONF_SOLAR_ONLY]
+        and CONF_SITE_CURRENT_LIMIT not in user_input
+        and CONF_SITE_POWER_LIMIT not in user_input
+    ):
+        return "site_limit_required"
     return None
 
 
@@ -321,7 +384,7 @@ class ServerOptionsFlow(OptionsFlow):
 
     async def async_step_server(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the server's settings and the id tags."""
-        menu = ["settings", "add_tag"]
+        menu = ["settings", "load_management", "add_tag"]
         if self.hass.data[ID_TAGS].records:
             menu += ["edit_tag", "remove_tag"]
         return self.async_show_menu(step_id="server", menu_options=menu)
@@ -374,6 +437,47 @@ class ServerOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="settings",
             data_schema=self.add_suggested_values_to_schema(schema, dict(options)),
+        )
+
+    async def async_step_load_management(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the site's limits and the grid sensor load management follows."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (error := _check_site(self.hass, user_input)) is None:
+                # An emptied optional field is missing from the input: it is cleared.
+                kept = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in _SITE_OPTIONS
+                }
+                return self.async_create_entry(data={**kept, **user_input})
+            errors["base"] = error
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_LOAD_MANAGEMENT, default=False): selector.BooleanSelector(),
+                probatio.Optional(CONF_SITE_CURRENT_LIMIT): _number(
+                    6, 10_000, UnitOfElectricCurrent.AMPERE
+                ),
+                probatio.Optional(CONF_SITE_POWER_LIMIT): _number(
+                    1000, 10_000_000, UnitOfPower.WATT
+                ),
+                probatio.Optional(CONF_GRID_SENSOR): selector.EntitySelector(
+                    selector.EntitySelectorConfig(
+                        domain="sensor",
+                        device_class=[SensorDeviceClass.CURRENT, SensorDeviceClass.POWER],
+                    )
+                ),
+                probatio.Required(CONF_SOLAR_ONLY, default=False): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="load_management",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or dict(self.config_entry.options)
+            ),
+            errors=errors,
         )
 
     async def async_step_add_tag(

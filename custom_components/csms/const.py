@@ -32,3 +32,18 @@ CONF_ENERGY_PRICE: Final = "energy_price"
 CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_LEDGER_RETENTION: Final = "ledger_retention_months"
 DEFAULT_LEDGER_RETENTION_MONTHS: Final = 13
+
+# Server options: site load management.
+CONF_LOAD_MANAGEMENT: Final = "load_management"
+CONF_SITE_CURRENT_LIMIT: Final = "site_current_limit"
+CONF_SITE_POWER_LIMIT: Final = "site_power_limit"
+CONF_GRID_SENSOR: Final = "grid_sensor"
+CONF_SOLAR_ONLY: Final = "solar_only"
+
+# Charge point options: how it takes part in load management.
+CONF_PHASES: Final = "phases"
+CONF_MAX_CURRENT: Final = "max_current"
+CONF_PRIORITY: Final = "priority"
+DEFAULT_PHASES: Final = 3
+DEFAULT_MAX_CURRENT: Final = 32
+DEFAULT_PRIORITY: Final = 0

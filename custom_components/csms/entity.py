@@ -12,6 +12,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .central import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
+from .central.smart_charging import ChargingCapabilities
 
 if TYPE_CHECKING:
     from .runtime import CsmsConfigEntry, CsmsRuntimeData
@@ -27,6 +28,14 @@ class CsmsEntityDescription(EntityDescription):
     # Whether the charge point or connector has what the entity shows (a
     # phase's current, a feature profile); the entity is added once it does.
     exists_fn: Callable[[ChargePoint, Connector], bool] = lambda *_: True
+
+
+def supports_smart_charging(charge_point: ChargePoint) -> bool:
+    """Whether a charger reported the SmartCharging feature profile (read at its boot)."""
+    return (
+        bool(charge_point.configuration)
+        and ChargingCapabilities.from_configuration(charge_point.configuration).supported
+    )
 
 
 class CsmsEntity(Entity):

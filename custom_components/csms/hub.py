@@ -11,7 +11,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_IGNORE, SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.config_entries import (
+    SOURCE_IGNORE,
+    SOURCE_INTEGRATION_DISCOVERY,
+    ConfigEntry,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
 from homeassistant.util.hass_dict import HassKey
@@ -19,8 +23,10 @@ from ocpp.v16.enums import RegistrationStatus
 
 from .central import CentralSystem, ChargePoint, OcppServer
 from .central.authorization import ActiveTransaction, TagAuthorizer
+from .central.charging_limits import Request
 from .central.errors import NotConnectedError
 from .central.events import ChargePointEvent, EventKind
+from .central.load_manager import ChargerSettings, LoadManager, SiteSettings
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_ENERGY_PRICE,
@@ -38,6 +44,7 @@ from .const import (
 )
 from .energy_ledger import LEDGER
 from .id_tags import ID_TAGS
+from .options import charger_settings, site_settings
 from .store import HomeAssistantStateStore
 
 
@@ -48,6 +55,7 @@ class Hub:
     hass: HomeAssistant
     server_entry_id: str
     central: CentralSystem = field(init=False)
+    load_manager: LoadManager = field(init=False)
     server: OcppServer | None = None
 
     def __post_init__(self) -> None:
@@ -63,6 +71,38 @@ class Hub:
             ),
             ledger=self.hass.data[LEDGER],
             tariff=self.price_per_kwh,
+        )
+        self.load_manager = LoadManager(
+            self.central,
+            self._requester,
+            site_settings=self.site_settings,
+            charger_settings=self.charger_settings,
+        )
+
+    def _requester(self, charge_point_id: str) -> Request:
+        async def request(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+            return await self.request(charge_point_id, action, payload)
+
+        return request
+
+    def site_settings(self) -> SiteSettings:
+        """The server's load management settings."""
+        entry = self.hass.config_entries.async_get_entry(self.server_entry_id)
+        return site_settings(entry.options if entry is not None else {})
+
+    def charger_settings(self, charge_point_id: str) -> ChargerSettings | None:
+        """How a charger of this server takes part in load management (None: it does not)."""
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id)
+        if entry is None or not self._is_active_entry(entry):
+            return None
+        return charger_settings(entry.options)
+
+    def _is_active_entry(self, entry: ConfigEntry[Any]) -> bool:
+        """A charge point entry of this server, neither ignored nor disabled."""
+        return (
+            entry.source != SOURCE_IGNORE
+            and entry.disabled_by is None
+            and entry.data.get(CONF_SERVER_ENTRY_ID) == self.server_entry_id
         )
 
     def _server_option(self, key: str, default: str) -> str:
@@ -124,11 +164,7 @@ class Hub:
                 if self.onboarding == ONBOARDING_ACCEPT
                 else RegistrationStatus.pending
             )
-        if (
-            entry.source == SOURCE_IGNORE
-            or entry.disabled_by is not None
-            or entry.data.get(CONF_SERVER_ENTRY_ID) != self.server_entry_id
-        ):
+        if not self._is_active_entry(entry):
             return RegistrationStatus.rejected
         return RegistrationStatus.accepted
 

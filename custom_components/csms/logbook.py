@@ -12,6 +12,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .central.events import EventKind
 from .const import DOMAIN
+from .site import EVENT_LOAD_MANAGEMENT
 
 type DescribeEvent = Callable[[str, str, Callable[[LazyEventPartialState], dict[str, Any]]], None]
 
@@ -46,12 +47,23 @@ def _error_reported(data: Mapping[str, Any]) -> str:
     return message
 
 
+def _load_management(data: Mapping[str, Any]) -> str:
+    allocated = float(data.get("allocated_a") or 0)
+    message = f"shares {allocated:g} A among {data.get('sessions')} session(s)"
+    if (budget := data.get("budget_a")) is not None:
+        message += f" (headroom {float(budget):g} A)"
+    if paused := data.get("paused"):
+        message += f", {paused} paused"
+    return message
+
+
 _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     f"{DOMAIN}_{EventKind.TRANSACTION_STARTED}": _started,
     f"{DOMAIN}_{EventKind.TRANSACTION_STOPPED}": _stopped,
     f"{DOMAIN}_{EventKind.ID_TAG_PRESENTED}": _id_tag_presented,
     f"{DOMAIN}_{EventKind.BOOTED}": _booted,
     f"{DOMAIN}_{EventKind.ERROR_REPORTED}": _error_reported,
+    EVENT_LOAD_MANAGEMENT: _load_management,
 }
 
 
@@ -60,7 +72,7 @@ def _device_name(device_registry: dr.DeviceRegistry, data: Mapping[str, Any]) ->
     device_id = data.get("device_id")
     device = device_registry.async_get(device_id) if isinstance(device_id, str) else None
     if device is None:
-        return str(data.get("charge_point_id"))
+        return str(data.get("charge_point_id") or DOMAIN)
     name = device.name_by_user or device.name or str(data.get("charge_point_id"))
     if isinstance(device, dr.ChildDeviceEntry) and (
         parent := device_registry.async_get(device.parent_device_id)

@@ -51,16 +51,21 @@ async def async_request(
     with request_errors(runtime.charge_point_id):
         response = await runtime.request(action, payload)
     if accepted is not None and (status := response.get("status")) not in accepted:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="request_rejected",
-            translation_placeholders={
-                "charge_point_id": runtime.charge_point_id,
-                "action": action,
-                "status": str(status),
-            },
-        )
+        raise rejected_error(runtime.charge_point_id, action, str(status))
     return response
+
+
+def rejected_error(charge_point_id: str, action: str, status: str) -> HomeAssistantError:
+    """The error for a request the charger refused (Rejected, NotSupported, ...)."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="request_rejected",
+        translation_placeholders={
+            "charge_point_id": charge_point_id,
+            "action": action,
+            "status": status,
+        },
+    )
 
 
 @contextmanager

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeIs
 
 from homeassistant.config_entries import ConfigEntry
 
 from .central import ChargePoint
-from .central.commissioning import DEFAULT_MEASURANDS, DEFAULT_SAMPLE_INTERVAL_S
-from .const import (
-    CONF_MEASURANDS,
-    CONF_PUSH_CONFIGURATION,
-    CONF_REMOTE_START_ID_TAG,
-    CONF_SAMPLE_INTERVAL,
-    DEFAULT_REMOTE_START_ID_TAG,
-)
+from .const import CONF_CHARGE_POINT_ID
 from .devices import DeviceManager
 from .hub import Hub
 from .local_lists import LocalListKeeper
@@ -47,13 +40,6 @@ class CsmsRuntimeData:
 type CsmsConfigEntry = ConfigEntry[CsmsRuntimeData]
 
 
-def charge_point_options(options: dict[str, Any] | Any) -> dict[str, Any]:
-    """A charge point entry's options with defaults filled in."""
-    return {
-        CONF_PUSH_CONFIGURATION: options.get(CONF_PUSH_CONFIGURATION, True),
-        CONF_SAMPLE_INTERVAL: int(options.get(CONF_SAMPLE_INTERVAL, DEFAULT_SAMPLE_INTERVAL_S)),
-        CONF_MEASURANDS: list(options.get(CONF_MEASURANDS, DEFAULT_MEASURANDS)),
-        CONF_REMOTE_START_ID_TAG: options.get(
-            CONF_REMOTE_START_ID_TAG, DEFAULT_REMOTE_START_ID_TAG
-        ),
-    }
+def is_server_entry(entry: CsmsConfigEntry | ServerConfigEntry) -> TypeIs[ServerConfigEntry]:
+    """A server entry, as opposed to a charge point entry."""
+    return CONF_CHARGE_POINT_ID not in entry.data

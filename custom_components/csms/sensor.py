@@ -29,11 +29,17 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 
-from . import CsmsConfigEntry
 from .central import ChargePoint, Connector
 from .central.ledger import QUARTER_HOUR, quarter_hour_start
 from .central.local_list import SyncResult
-from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
+from .entity import (
+    CsmsEntity,
+    CsmsEntityDescription,
+    async_add_entities_per_connector,
+    supports_smart_charging,
+)
+from .runtime import CsmsConfigEntry, ServerConfigEntry, is_server_entry
+from .site_entity import SiteHeadroomSensor
 
 # Push updates: no polling to limit.
 PARALLEL_UPDATES = 0
@@ -323,6 +329,19 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         value_fn=lambda _, connector: _session_duration_s(connector),
     ),
     CsmsSensorEntityDescription(
+        key="allocated_current",
+        translation_key="allocated_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
+        # Load management's share of the site for the running session: for
+        # sites that share, which enable it (the site's sensor sums it up).
+        entity_registry_enabled_default=False,
+        exists_fn=lambda charge_point, _: supports_smart_charging(charge_point),
+        value_fn=lambda _, connector: connector.allocated_a,
+    ),
+    CsmsSensorEntityDescription(
         key="session_start",
         translation_key="session_start",
         device_class=SensorDeviceClass.TIMESTAMP,
@@ -354,10 +373,13 @@ SENSORS = CHARGE_POINT_SENSORS + CONNECTOR_SENSORS
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: CsmsConfigEntry,
+    entry: CsmsConfigEntry | ServerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add sensors for every charge point and connector, now and later."""
+    """Add sensors for every charge point and connector, now and later; or the site's."""
+    if is_server_entry(entry):
+        async_add_entities([SiteHeadroomSensor(entry)])
+        return
     async_add_entities_per_connector(entry, async_add_entities, SENSORS, CsmsSensor)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
@@ -11,7 +11,11 @@ from .central import OcppServer
 from .const import CONF_SERVER_ENTRY_ID, DOMAIN
 from .hub import async_drop_hub, async_get_hub
 from .runtime import ServerConfigEntry
+from .site import async_start_load_management
 from .store import HomeAssistantStateStore
+
+# The site device: load management's switch and sensors.
+PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.SWITCH]
 
 
 def port_issue_id(entry_id: str) -> str:
@@ -58,12 +62,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bo
     entry.async_on_unload(stop)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, stop))
     entry.async_on_unload(hub.central.subscribe_events(None, hub.discover_new_chargers))
+    async_start_load_management(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bool:
     """Stop listening; chargers reconnect once the server is back."""
-    return True
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> None:

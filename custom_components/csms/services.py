@@ -26,9 +26,22 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import async_register_admin_service
-from ocpp.v16.enums import Action, AvailabilityType, ResetType, UpdateType
+from homeassistant.util import dt as dt_util
+from ocpp.v16.enums import (
+    Action,
+    AvailabilityType,
+    ChargingProfileKindType,
+    ChargingProfilePurposeType,
+    ChargingRateUnitType,
+    RecurrencyKind,
+    ResetType,
+    UpdateType,
+)
 import probatio as vol
 
+from .central.charging_limits import MANAGED_PROFILE_IDS
+from .central.smart_charging import ChargingCapabilities, ProfileError, check_profile
+from .central.timestamps import format_timestamp
 from .const import CONF_CHARGE_POINT_ID, DOMAIN
 from .devices import connector_identifier
 from .requests import async_request, request_errors
@@ -60,6 +73,15 @@ SERVICE_TRIGGER_MESSAGE = "trigger_message"
 SERVICE_GET_MESSAGE_LOG = "get_message_log"
 SERVICE_GET_LOCAL_LIST_VERSION = "get_local_list_version"
 SERVICE_SEND_LOCAL_LIST = "send_local_list"
+SERVICE_SET_CHARGING_PROFILE = "set_charging_profile"
+SERVICE_CLEAR_CHARGING_PROFILE = "clear_charging_profile"
+SERVICE_GET_COMPOSITE_SCHEDULE = "get_composite_schedule"
+ATTR_CS_CHARGING_PROFILES = "cs_charging_profiles"
+ATTR_PROFILE_ID = "id"
+ATTR_PURPOSE = "charging_profile_purpose"
+ATTR_STACK_LEVEL = "stack_level"
+ATTR_DURATION = "duration"
+ATTR_CHARGING_RATE_UNIT = "charging_rate_unit"
 ATTR_UPDATE_TYPE = "update_type"
 ATTR_LIST_VERSION = "list_version"
 
@@ -299,6 +321,117 @@ def _trigger_message(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _utc(value: Any) -> str:
+    """A date and time as OCPP writes it; without an offset it is Home Assistant's local time."""
+    parsed = cv.datetime(value)
+    return format_timestamp(dt_util.as_utc(parsed))
+
+
+_NON_NEGATIVE_INT = vol.All(vol.Coerce(int), vol.Range(min=0))
+_RATE_UNITS = [str(unit) for unit in ChargingRateUnitType]
+_PURPOSES = [str(purpose) for purpose in ChargingProfilePurposeType]
+# OCPP 1.6 section 7.7-7.9: ChargingProfile, ChargingSchedule, ChargingSchedulePeriod.
+_CHARGING_SCHEDULE_PERIOD = vol.Schema(
+    {
+        vol.Required("start_period"): _NON_NEGATIVE_INT,
+        vol.Required("limit"): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional("number_phases"): vol.All(vol.Coerce(int), vol.Range(min=1, max=3)),
+    }
+)
+_CHARGING_SCHEDULE = vol.Schema(
+    {
+        vol.Optional("duration"): _NON_NEGATIVE_INT,
+        vol.Optional("start_schedule"): _utc,
+        vol.Required("charging_rate_unit"): vol.In(_RATE_UNITS),
+        vol.Required("charging_schedule_period"): vol.All(
+            cv.ensure_list, [_CHARGING_SCHEDULE_PERIOD], vol.Length(min=1)
+        ),
+        vol.Optional("min_charging_rate"): vol.All(vol.Coerce(float), vol.Range(min=0)),
+    }
+)
+_CHARGING_PROFILE = vol.Schema(
+    {
+        vol.Required("charging_profile_id"): vol.All(
+            _NON_NEGATIVE_INT, vol.NotIn(MANAGED_PROFILE_IDS, msg="reserved for csms's own limits")
+        ),
+        vol.Optional(ATTR_TRANSACTION_ID): vol.Coerce(int),
+        vol.Required(ATTR_STACK_LEVEL): _NON_NEGATIVE_INT,
+        vol.Required(ATTR_PURPOSE): vol.In(_PURPOSES),
+        vol.Required("charging_profile_kind"): vol.In(
+            [str(kind) for kind in ChargingProfileKindType]
+        ),
+        vol.Optional("recurrency_kind"): vol.In([str(kind) for kind in RecurrencyKind]),
+        vol.Optional("valid_from"): _utc,
+        vol.Optional("valid_to"): _utc,
+        vol.Required("charging_schedule"): _CHARGING_SCHEDULE,
+    }
+)
+
+
+def _capabilities(target: _Target) -> ChargingCapabilities:
+    """The charger's smart charging capabilities; refused when it has none."""
+    charge_point = target.runtime.charge_point
+    capabilities = ChargingCapabilities.from_configuration(charge_point.configuration)
+    if not capabilities.supported:
+        raise _error("smart_charging_not_supported", charge_point_id=target.charge_point_id)
+    return capabilities
+
+
+def _set_charging_profile(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
+    connector_id = target.connector_id(data) or 0
+    profile = dict(data[ATTR_CS_CHARGING_PROFILES])
+    connector = target.runtime.charge_point.connectors.get(connector_id)
+    running = connector.transaction if connector is not None else None
+    if profile[ATTR_PURPOSE] == "TxProfile" and running is not None:
+        # Chargers want to know the transaction; it is the one running there.
+        profile.setdefault(ATTR_TRANSACTION_ID, running.transaction_id)
+    try:
+        check_profile(
+            profile,
+            connector_id,
+            capabilities=_capabilities(target),
+            running_transaction_id=running.transaction_id if running is not None else None,
+            connector_ids=None,
+        )
+    except ProfileError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"profile_{err.translation_key}",
+            translation_placeholders={
+                "charge_point_id": target.charge_point_id,
+                **err.placeholders,
+            },
+        ) from err
+    return {"connector_id": connector_id, "cs_charging_profiles": profile}
+
+
+def _clear_charging_profile(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
+    _capabilities(target)
+    return {
+        "id": data.get(ATTR_PROFILE_ID),
+        "connector_id": target.connector_id(data),
+        "charging_profile_purpose": data.get(ATTR_PURPOSE),
+        "stack_level": data.get(ATTR_STACK_LEVEL),
+    }
+
+
+def _get_composite_schedule(target: _Target, data: dict[str, Any]) -> dict[str, Any]:
+    unit = data.get(ATTR_CHARGING_RATE_UNIT)
+    units = _capabilities(target).units
+    if unit is not None and unit not in units:
+        raise _error(
+            "profile_unit_not_supported",
+            charge_point_id=target.charge_point_id,
+            unit=unit,
+            units=", ".join(units),
+        )
+    return {
+        "connector_id": target.connector_id(data) or 0,
+        "duration": data[ATTR_DURATION],
+        "charging_rate_unit": unit,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class _Operation:
     """A service that sends one OCPP action."""
@@ -380,6 +513,36 @@ _OPERATIONS: dict[str, _Operation] = {
         _data_transfer,
         admin=True,
     ),
+    SERVICE_SET_CHARGING_PROFILE: _Operation(
+        Action.set_charging_profile,
+        {
+            vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR_OR_CHARGE_POINT,
+            vol.Required(ATTR_CS_CHARGING_PROFILES): _CHARGING_PROFILE,
+        },
+        _set_charging_profile,
+        admin=True,
+    ),
+    SERVICE_CLEAR_CHARGING_PROFILE: _Operation(
+        Action.clear_charging_profile,
+        {
+            vol.Optional(ATTR_PROFILE_ID): vol.Coerce(int),
+            vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR_OR_CHARGE_POINT,
+            vol.Optional(ATTR_PURPOSE): vol.In(_PURPOSES),
+            vol.Optional(ATTR_STACK_LEVEL): _NON_NEGATIVE_INT,
+        },
+        _clear_charging_profile,
+        admin=True,
+    ),
+    SERVICE_GET_COMPOSITE_SCHEDULE: _Operation(
+        Action.get_composite_schedule,
+        {
+            vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR_OR_CHARGE_POINT,
+            vol.Required(ATTR_DURATION): vol.All(vol.Coerce(int), vol.Range(min=1)),
+            vol.Optional(ATTR_CHARGING_RATE_UNIT): vol.In(_RATE_UNITS),
+        },
+        _get_composite_schedule,
+        admin=False,
+    ),
     SERVICE_TRIGGER_MESSAGE: _Operation(
         Action.trigger_message,
         {
@@ -392,6 +555,9 @@ _OPERATIONS: dict[str, _Operation] = {
 }
 
 
+_CHANGES_PROFILES = (Action.set_charging_profile, Action.clear_charging_profile)
+
+
 def _operation_handler(
     hass: HomeAssistant, operation: _Operation
 ) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
@@ -401,7 +567,13 @@ def _operation_handler(
         if not target.runtime.charge_point.connected:
             raise _error("charge_point_not_connected", charge_point_id=target.charge_point_id)
         # Rejected and the like are answers too: the caller reads the status.
-        return await async_request(target.runtime, operation.action, payload, accepted=None)
+        response = await async_request(target.runtime, operation.action, payload, accepted=None)
+        if operation.action in _CHANGES_PROFILES and response.get("status") == "Accepted":
+            # It may have replaced or cleared one of csms's own limits: they go out again.
+            load_manager = target.runtime.hub.load_manager
+            load_manager.limits(target.charge_point_id).forget_profiles()
+            load_manager.schedule()
+        return response
 
     return handle
 

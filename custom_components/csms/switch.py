@@ -12,12 +12,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from ocpp.v16.enums import AvailabilityStatus, AvailabilityType, ChargePointStatus
 
-from . import CsmsConfigEntry
 from .central import ChargePoint, Connector
 from .const import CONF_REMOTE_START_ID_TAG
 from .entity import CsmsEntity, CsmsEntityDescription, async_add_entities_per_connector
+from .options import charge_point_options
 from .requests import OcppRequest, async_request
-from .runtime import CsmsRuntimeData, charge_point_options
+from .runtime import CsmsConfigEntry, CsmsRuntimeData, ServerConfigEntry, is_server_entry
+from .site_entity import LoadManagementSwitch
 
 # Each switch waits for its charger's answer; chargers take one call at a time anyway.
 PARALLEL_UPDATES = 0
@@ -108,10 +109,13 @@ SWITCHES: tuple[CsmsSwitchEntityDescription, ...] = (
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: CsmsConfigEntry,
+    entry: CsmsConfigEntry | ServerConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add switches for every charge point and connector, now and later."""
+    """Add switches for every charge point and connector, now and later; or the site's."""
+    if is_server_entry(entry):
+        async_add_entities([LoadManagementSwitch(entry)])
+        return
 
     def switch(
         runtime: CsmsRuntimeData,

@@ -126,6 +126,7 @@ class CentralSystem:
         self._last_transaction_id = 0
         self._listeners: dict[tuple[str, int | None], list[Listener]] = {}
         self._connector_listeners: dict[str, list[ConnectorListener]] = {}
+        self._change_listeners: list[ConnectorListener] = []
         self._event_listeners: dict[str | None, list[EventListener]] = {}
         # (charge point id, id tag) -> when it was last presented (monotonic).
         self._presented: dict[tuple[str, str], float] = {}
@@ -194,6 +195,15 @@ class CentralSystem:
             listener(charge_point, connector_id)
         return lambda: listeners.remove(listener)
 
+    def subscribe_changes(self, listener: ConnectorListener) -> Callable[[], None]:
+        """Call ``listener(charge_point, connector_id)`` whenever any connector changes.
+
+        For the one observer of the whole site (load management); entities
+        subscribe to their own charge point or connector instead.
+        """
+        self._change_listeners.append(listener)
+        return lambda: self._change_listeners.remove(listener)
+
     def subscribe_events(
         self, charge_point_id: str | None, listener: EventListener
     ) -> Callable[[], None]:
@@ -212,23 +222,37 @@ class CentralSystem:
         for listener in list(self._listeners.get((charge_point_id, connector_id), ())):
             listener()
 
+    def _notify_change(self, charge_point: ChargePoint, connector_id: int) -> None:
+        for listener in list(self._change_listeners):
+            listener(charge_point, connector_id)
+
     def charge_point_updated(self, charge_point: ChargePoint, *, persist: bool = True) -> None:
         """Tell the charge point's observers, and persist what changed (unless told not to)."""
         self._notify(charge_point.charge_point_id, None)
         if persist:
             self._schedule_save()
 
+    def configuration_read(self, charge_point: ChargePoint, configuration: dict[str, str]) -> None:
+        """Keep what a charger's configuration says; its connectors' entities may depend on it."""
+        if configuration == charge_point.configuration:
+            return
+        charge_point.configuration = configuration
+        self.connection_changed(charge_point)
+        self._schedule_save()
+
     def connection_changed(self, charge_point: ChargePoint) -> None:
         """Tell every observer of the charge point (availability follows the connection)."""
         self._notify(charge_point.charge_point_id, None)
         for connector_id in list(charge_point.connectors):
             self._notify(charge_point.charge_point_id, connector_id)
+        self._notify_change(charge_point, CHARGE_POINT_CONNECTOR_ID)
 
     def connector_updated(self, charge_point: ChargePoint, connector_id: int) -> None:
         """Tell a connector's observers (connector 0 is the charge point's status)."""
         self._notify(charge_point.charge_point_id, connector_id)
         if connector_id == CHARGE_POINT_CONNECTOR_ID:
             self._notify(charge_point.charge_point_id, None)
+        self._notify_change(charge_point, connector_id)
 
     # Model
 
@@ -367,6 +391,7 @@ class CentralSystem:
             tenant=self.authorizer.tenant(id_tag),
             offline=_delivered_late(started_at),
             cost=0.0 if self._price(charge_point) is not None else None,
+            answered=False,
         )
         charge_point.transactions[transaction.transaction_id] = transaction
         connector.transaction = transaction
@@ -392,6 +417,13 @@ class CentralSystem:
             )
         )
         return transaction
+
+    def transaction_answered(self, charge_point: ChargePoint, connector_id: int) -> None:
+        """The charger got its StartTransaction answer (the transaction's id)."""
+        connector = charge_point.connectors.get(connector_id)
+        if connector is not None and connector.transaction is not None:
+            connector.transaction.answered = True
+            self.connector_updated(charge_point, connector_id)
 
     async def stop_transaction(
         self,

@@ -45,6 +45,8 @@ FACT_KEYS: tuple[str, ...] = (
     "NumberOfConnectors",
     "SupportedFeatureProfiles",
     "ChargeProfileMaxStackLevel",
+    "ChargingScheduleAllowedChargingRateUnit",
+    "ChargingScheduleMaxPeriods",
     "LocalAuthListEnabled",
     "AuthorizeRemoteTxRequests",
     "MeterValueSampleInterval",

@@ -327,6 +327,11 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
             ),
         )
 
+    @after(Action.start_transaction)
+    def after_start_transaction(self, connector_id: int, **_: Any) -> None:
+        """Its profiles may name the transaction now that the charger knows its id."""
+        self._central.transaction_answered(self.charge_point, connector_id)
+
     @handles(Action.stop_transaction)
     async def on_stop_transaction(
         self, transaction_id: int, meter_stop: int, timestamp: str, **payload: Any

@@ -62,6 +62,8 @@ class Transaction:
     offline: bool = False
     # What the energy cost, when a price is set.
     cost: float | None = None
+    # The charger has its transaction id: only then may a TxProfile name it.
+    answered: bool = True
     # The meter values the charger sent with its StopTransaction.
     transaction_data: list[Sample] = field(default_factory=list)
 
@@ -140,6 +142,18 @@ class Connector:
     last_transaction: Transaction | None = None
     # Energy (Wh) per recent quarter hour (UTC start) and transaction id.
     quarter_hours: dict[datetime, dict[int, int]] = field(default_factory=dict)
+    # Charging limits (A per phase) the charger accepted: the user's own
+    # (connector 0: the charge point's), and load management's share of the
+    # site for the running transaction and its fallback for any session.
+    limit_a: float | None = None
+    allocated_a: float | None = None
+    failsafe_a: float | None = None
+    # The share before the last change, and when it changed.
+    allocated_before_a: float | None = None
+    allocated_at: datetime | None = None
+    # The charging profiles csms manages here, as the charger accepted them,
+    # by purpose: an identical profile is never sent twice.
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def quarter_hours_of(self, transaction: Transaction, intervals: list[Interval]) -> None:
         """Remember a transaction's energy in the latest quarter hours."""
@@ -181,6 +195,9 @@ class Connector:
             "soc_percent": self.soc_percent,
             "temperature_c": self.temperature_c,
             "last_transaction": last.to_dict() if last else None,
+            "limit_a": self.limit_a,
+            "failsafe_a": self.failsafe_a,
+            "profiles": self.profiles,
         }
 
     @classmethod
@@ -201,6 +218,9 @@ class Connector:
             soc_percent=data.get("soc_percent"),
             temperature_c=data.get("temperature_c"),
             last_transaction=Transaction.from_dict(last) if last else None,
+            limit_a=data.get("limit_a"),
+            failsafe_a=data.get("failsafe_a"),
+            profiles=data.get("profiles") or {},
         )
 
 
