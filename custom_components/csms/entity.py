@@ -12,7 +12,6 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .central import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
-from .central.smart_charging import ChargingCapabilities
 
 if TYPE_CHECKING:
     from .runtime import CsmsConfigEntry, CsmsRuntimeData
@@ -32,10 +31,7 @@ class CsmsEntityDescription(EntityDescription):
 
 def supports_smart_charging(charge_point: ChargePoint) -> bool:
     """Whether a charger reported the SmartCharging feature profile (read at its boot)."""
-    return (
-        bool(charge_point.configuration)
-        and ChargingCapabilities.from_configuration(charge_point.configuration).supported
-    )
+    return bool(charge_point.configuration) and charge_point.charging_capabilities.supported
 
 
 class CsmsEntity(Entity):

@@ -28,7 +28,6 @@ from .central.smart_charging import (
     AMPERE,
     MIN_CURRENT_A,
     WATT,
-    ChargingCapabilities,
     amps_to_watts,
 )
 from .const import CONF_MAX_CURRENT, CONF_PHASES, DOMAIN
@@ -56,8 +55,7 @@ class CsmsNumberEntityDescription(CsmsEntityDescription, NumberEntityDescription
 def _offers_watts(charge_point: ChargePoint) -> bool:
     """Only where the charger takes limits in W."""
     return (
-        supports_smart_charging(charge_point)
-        and WATT in ChargingCapabilities.from_configuration(charge_point.configuration).units
+        supports_smart_charging(charge_point) and WATT in charge_point.charging_capabilities.units
     )
 
 
@@ -130,7 +128,7 @@ class ChargingLimitNumber(CsmsEntity, NumberEntity):
         self._attr_native_step = 100 if description.in_watts else 1
         if description.in_watts:
             # Where the charger also takes amperes, the current limit says as much.
-            units = ChargingCapabilities.from_configuration(charge_point.configuration).units
+            units = charge_point.charging_capabilities.units
             self._attr_entity_registry_enabled_default = AMPERE not in units
 
     @property

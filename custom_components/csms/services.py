@@ -185,12 +185,7 @@ class _Target:
 
     def _known_connector_ids(self) -> set[int]:
         """The connectors the charger reported, or announced in NumberOfConnectors."""
-        charge_point = self.runtime.charge_point
-        known = set(charge_point.outlet_ids)
-        count = charge_point.configuration.get("NumberOfConnectors", "")
-        if count.isdecimal():
-            known.update(range(1, int(count) + 1))
-        return known
+        return set(self.runtime.charge_point.announced_outlet_ids)
 
     def _check_exists(self, connector_id: int) -> None:
         known = self._known_connector_ids()
@@ -371,7 +366,7 @@ _CHARGING_PROFILE = vol.Schema(
 def _capabilities(target: _Target) -> ChargingCapabilities:
     """The charger's smart charging capabilities; refused when it has none."""
     charge_point = target.runtime.charge_point
-    capabilities = ChargingCapabilities.from_configuration(charge_point.configuration)
+    capabilities = charge_point.charging_capabilities
     if not capabilities.supported:
         raise _error("smart_charging_not_supported", charge_point_id=target.charge_point_id)
     return capabilities

@@ -112,7 +112,7 @@ class ChargingLimits:
     @property
     def capabilities(self) -> ChargingCapabilities:
         """What the charger's configuration says it can take."""
-        return ChargingCapabilities.from_configuration(self._charge_point.configuration)
+        return self._charge_point.charging_capabilities
 
     def forget_profiles(self) -> None:
         """The charger may have lost its profiles (it booted): send them again."""

@@ -42,7 +42,7 @@ from .load_management import (
     failsafe_limits,
 )
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector
-from .smart_charging import ChargingCapabilities, amps_to_watts
+from .smart_charging import amps_to_watts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -272,7 +272,7 @@ class LoadManager:
             seen: tuple[object, ...] = (
                 charge_point.connected,
                 charge_point.registration_status,
-                _capabilities(charge_point),
+                charge_point.charging_capabilities,
             )
             key = (charge_point.charge_point_id, connector_id)
         else:
@@ -339,7 +339,7 @@ class LoadManager:
         chargers = []
         for charge_point in list(self._central.charge_points.values()):
             settings = self._charger_settings(charge_point.charge_point_id)
-            if settings is not None and _capabilities(charge_point).supported:
+            if settings is not None and charge_point.charging_capabilities.supported:
                 chargers.append((charge_point, settings))
         return chargers
 
@@ -348,7 +348,7 @@ class LoadManager:
         current_a = power_w = 0.0
         for charge_point in list(self._central.charge_points.values()):
             settings = self._charger_settings(charge_point.charge_point_id)
-            if settings is None or _capabilities(charge_point).supported:
+            if settings is None or charge_point.charging_capabilities.supported:
                 continue
             for connector in charge_point.connectors.values():
                 if connector.connector_id and connector.transaction is not None:
@@ -362,7 +362,7 @@ class LoadManager:
         """Each connector's limits: the user's, and under load management its shares."""
         plans: dict[ConnectorKey, ConnectorLimits] = {}
         for charge_point, settings in chargers:
-            for connector_id in _outlets(charge_point):
+            for connector_id in charge_point.announced_outlet_ids:
                 connector = self._central.connector(charge_point, connector_id)
                 plans[(charge_point.charge_point_id, connector_id)] = ConnectorLimits(
                     user_a=connector.limit_a,
@@ -394,7 +394,7 @@ class LoadManager:
         for charge_point, settings in chargers:
             # Managed chargers are admitted; one back after our restart need not boot.
             online = charge_point.connected
-            for connector_id in _outlets(charge_point):
+            for connector_id in charge_point.announced_outlet_ids:
                 key = (charge_point.charge_point_id, connector_id)
                 connector = charge_point.connectors[connector_id]
                 plan = plans[key] = replace(plans[key], failsafe_a=failsafe.get(key, 0.0))
@@ -492,19 +492,6 @@ class LoadManager:
 
     def _connector(self, key: ConnectorKey) -> Connector:
         return self._central.charge_points[key[0]].connectors[key[1]]
-
-
-def _outlets(charge_point: ChargePoint) -> list[int]:
-    """The connectors of a charger, also those it announced but has not reported yet."""
-    outlets = set(charge_point.outlet_ids)
-    count = charge_point.configuration.get("NumberOfConnectors", "")
-    if count.isdecimal():
-        outlets.update(range(1, min(int(count), 99) + 1))
-    return sorted(outlets)
-
-
-def _capabilities(charge_point: ChargePoint) -> ChargingCapabilities:
-    return ChargingCapabilities.from_configuration(charge_point.configuration)
 
 
 def _add_phase_currents(

@@ -15,6 +15,7 @@ from .commissioning import supports_profile
 from .ledger import Interval
 from .local_list import LocalListState
 from .register import EnergyRegister
+from .smart_charging import ChargingCapabilities
 
 # OCPP uses connector 0 for the charge point as a whole.
 CHARGE_POINT_CONNECTOR_ID = 0
@@ -263,9 +264,23 @@ class ChargePoint:
         return supports_profile(self.configuration, "LocalAuthListManagement")
 
     @property
+    def charging_capabilities(self) -> ChargingCapabilities:
+        """What charging profiles the charger takes, from its configuration."""
+        return ChargingCapabilities.from_configuration(self.configuration)
+
+    @property
     def outlet_ids(self) -> list[int]:
         """The ids of the real connectors (without connector 0), sorted."""
         return sorted(cid for cid in self.connectors if cid != CHARGE_POINT_CONNECTOR_ID)
+
+    @property
+    def announced_outlet_ids(self) -> list[int]:
+        """The connectors it reported, and those NumberOfConnectors announces (at most 99)."""
+        outlets = set(self.outlet_ids)
+        count = self.configuration.get("NumberOfConnectors", "")
+        if count.isdecimal():
+            outlets.update(range(1, min(int(count), 99) + 1))
+        return sorted(outlets)
 
     def meter_reported(self, serial_number: str | None) -> None:
         """Note the meter a BootNotification names; another one counts anew."""
