@@ -158,7 +158,11 @@ async def test_reconfigure_keeps_the_port(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    # Wait for the reload: a server still starting when the test ends would
+    # open its socket after the loopback-only socket guard is gone.
+    await hass.async_block_till_done()
     assert entry.data[CONF_HOST] == "0.0.0.0"
+    assert entry.runtime_data.server.port == entry.data[CONF_PORT]
 
 
 async def test_reconfigure_to_a_port_of_another_server_aborts(hass: HomeAssistant) -> None:
