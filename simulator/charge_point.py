@@ -29,9 +29,10 @@ from .core import (
     AVAILABLE,
     PREPARING,
     RESERVED,
-    ChargePointCore,
     Reservation,
 )
+from .firmware import FirmwareManagement
+from .security import SecurityExtension
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def _parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-class SimulatedChargePoint(ChargePointCore):
+class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
     """An OCPP 1.6J charge point with `connectors` simulated connectors."""
 
     def _can_start(self, connector_id: int, id_tag: str) -> bool:

@@ -16,7 +16,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from . import charge_point_entry, energy_services, id_tag_services, server_entry, services
+from . import (
+    certificate_services,
+    charge_point_entry,
+    energy_services,
+    firmware_services,
+    id_tag_services,
+    reservation_services,
+    security_services,
+    server_entry,
+    services,
+)
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_UNKNOWN_ID_TAGS,
@@ -43,6 +53,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     services.async_setup_services(hass)
     id_tag_services.async_setup_id_tag_services(hass)
     energy_services.async_setup_energy_services(hass)
+    firmware_services.async_setup_firmware_services(hass)
+    reservation_services.async_setup_reservation_services(hass)
+    certificate_services.async_setup_certificate_services(hass)
+    security_services.async_setup_security_services(hass)
     return True
 
 

@@ -23,7 +23,7 @@ from yarl import URL
 
 from .const import CONF_CHARGE_POINT_ID, DOMAIN
 from .energy_ledger import LEDGER
-from .services import ServiceSchema
+from .service_helpers import ServiceSchema
 
 SERVICE_GET_SESSIONS = "get_sessions"
 SERVICE_EXPORT_ENERGY_INTERVALS = "export_energy_intervals"

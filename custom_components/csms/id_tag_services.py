@@ -30,7 +30,7 @@ from .id_tags import (
     apply_changes,
     known_charge_points,
 )
-from .services import ServiceSchema
+from .service_helpers import ServiceSchema
 
 ATTR_ID_TAG = "id_tag"
 

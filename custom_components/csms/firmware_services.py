@@ -1,0 +1,15 @@
+"""Services of firmware management: firmware updates, diagnostics and log uploads."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant, callback
+
+from .service_helpers import Operation, async_register_operations
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+@callback
+def async_setup_firmware_services(hass: HomeAssistant) -> None:
+    """Register the services."""
+    async_register_operations(hass, OPERATIONS)
