@@ -47,3 +47,10 @@ CONF_PRIORITY: Final = "priority"
 DEFAULT_PHASES: Final = 3
 DEFAULT_MAX_CURRENT: Final = 32
 DEFAULT_PRIORITY: Final = 0
+
+# Server options: who signs the certificates chargers ask for (SignCertificate).
+CONF_CERTIFICATE_SIGNING: Final = "certificate_signing"
+# An integration-managed local certificate authority signs them at once.
+CERTIFICATE_SIGNING_LOCAL_CA: Final = "local_ca"
+# An outside CA: the request goes out as an event; an admin answers with csms.certificate_signed.
+CERTIFICATE_SIGNING_EXTERNAL: Final = "external"
