@@ -264,6 +264,10 @@ class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
     @on(enums.Action.change_configuration)
     def _on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
         name = config.find_key(self.configuration, key)
+        if name in ("AuthorizationKey", "SecurityProfile"):
+            return call_result.ChangeConfiguration(
+                status=self._change_security_key(name, value.strip())
+            )
         if name is None:
             status = enums.ConfigurationStatus.not_supported
         elif (
@@ -280,6 +284,26 @@ class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
                 for connector_id in list(self.transactions):
                     self._start_sampler(connector_id)
         return call_result.ChangeConfiguration(status=status)
+
+    def _change_security_key(self, name: str, value: str) -> Any:
+        """AuthorizationKey and SecurityProfile (Security Whitepaper edition 2, section 2)."""
+        if name == "AuthorizationKey":
+            password = config.password_from_authorization_key(value)
+            if password is None:
+                return enums.ConfigurationStatus.rejected
+            # Used from the next connection on; the key is write-only, so
+            # the configuration table never holds it.
+            self.password = password
+            return enums.ConfigurationStatus.accepted
+        if not config.accepts_security_profile(
+            config.as_int(self.configuration, "SecurityProfile"),
+            value,
+            has_password=self.password is not None,
+            has_tls=self.ssl_context is not None or self.url.startswith("wss://"),
+        ):
+            return enums.ConfigurationStatus.rejected
+        self.configuration["SecurityProfile"] = ConfigurationKey(value, False)
+        return enums.ConfigurationStatus.accepted
 
     @on(enums.Action.get_configuration)
     def _on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:
@@ -452,7 +476,10 @@ class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
         parent_id_tag: str | None = None,
         **_: Any,
     ) -> Any:
-        if not self._exists(connector_id):
+        # Section 5.13: a charger that takes no reservations (or none on
+        # connector 0, which it does not support) rejects them.
+        profiles = config.as_set(self.configuration, "SupportedFeatureProfiles")
+        if not self._exists(connector_id) or "Reservation" not in profiles:
             return call_result.ReserveNow(status=enums.ReservationStatus.rejected)
         state = self.connectors[connector_id]
         current = state.reservation
@@ -470,13 +497,23 @@ class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
             status = enums.ReservationStatus.accepted
         if status != enums.ReservationStatus.accepted:
             return call_result.ReserveNow(status=status)
+        # The same reservation id on another connector is replaced by this one.
+        released = [
+            other_id
+            for other_id, other in self.connectors.items()
+            if other_id != connector_id
+            and other.reservation is not None
+            and other.reservation.reservation_id == reservation_id
+        ]
+        for other_id in released:
+            self._drop_reservation(other_id)
         self._drop_reservation(connector_id)
         reservation = Reservation(reservation_id, id_tag, _parse_time(expiry_date), parent_id_tag)
         state.reservation = reservation
         self._defer(
             call_unique_id,
             "reservation",
-            functools.partial(self._start_reservation, connector_id, reservation),
+            functools.partial(self._start_reservation, connector_id, reservation, released),
         )
         return call_result.ReserveNow(status=status)
 
@@ -484,7 +521,10 @@ class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
     def _after_reserve_now(self, call_unique_id: str, **_: Any) -> None:
         self._run_deferred(call_unique_id)
 
-    async def _start_reservation(self, connector_id: int, reservation: Reservation) -> None:
+    async def _start_reservation(
+        self, connector_id: int, reservation: Reservation, released: Iterable[int] = ()
+    ) -> None:
+        await self._report_statuses(released)
         if self.connectors[connector_id].reservation is not reservation:
             return
         await self.status(connector_id, RESERVED)
@@ -561,48 +601,3 @@ class SimulatedChargePoint(FirmwareManagement, SecurityExtension):
     def _on_get_local_list_version(self, **_: Any) -> Any:
         version = self.local_list_version if self.local_list else 0
         return call_result.GetLocalListVersion(list_version=version)
-
-    @on(enums.Action.update_firmware)
-    def _on_update_firmware(self, retrieve_date: str, call_unique_id: str, **_: Any) -> Any:
-        self._defer(
-            call_unique_id,
-            "firmware update",
-            functools.partial(self._update_firmware, _parse_time(retrieve_date)),
-        )
-        return call_result.UpdateFirmware()
-
-    @after(enums.Action.update_firmware)
-    def _after_update_firmware(self, call_unique_id: str, **_: Any) -> None:
-        self._run_deferred(call_unique_id)
-
-    async def _update_firmware(self, retrieve_at: datetime) -> None:
-        await asyncio.sleep(max((retrieve_at - datetime.now(UTC)).total_seconds(), 0.0))
-        steps = (
-            enums.FirmwareStatus.downloading,
-            enums.FirmwareStatus.downloaded,
-            enums.FirmwareStatus.installing,
-            enums.FirmwareStatus.installed,
-        )
-        for index, status in enumerate(steps):
-            if index:
-                await asyncio.sleep(self.action_delay)
-            self.firmware_status = str(status)
-            await self.call(call.FirmwareStatusNotification(status=status), suppress=False)
-
-    @on(enums.Action.get_diagnostics)
-    def _on_get_diagnostics(self, call_unique_id: str, **_: Any) -> Any:
-        self._defer(call_unique_id, "diagnostics upload", self._upload_diagnostics)
-        return call_result.GetDiagnostics(file_name=f"diagnostics-{self.id}.log")
-
-    @after(enums.Action.get_diagnostics)
-    def _after_get_diagnostics(self, call_unique_id: str, **_: Any) -> None:
-        self._run_deferred(call_unique_id)
-
-    async def _upload_diagnostics(self) -> None:
-        for index, status in enumerate(
-            (enums.DiagnosticsStatus.uploading, enums.DiagnosticsStatus.uploaded)
-        ):
-            if index:
-                await asyncio.sleep(self.action_delay)
-            self.diagnostics_status = str(status)
-            await self.call(call.DiagnosticsStatusNotification(status=status), suppress=False)

@@ -58,6 +58,12 @@ def default_configuration(connectors: int) -> dict[str, ConfigurationKey]:
         "LocalAuthListEnabled": "true",
         "AuthorizationCacheEnabled": "true",
         "AllowOfflineTxForUnknownId": "false",
+        # Security Whitepaper edition 2. AuthorizationKey is write-only: the
+        # password it sets lives in the charge point, never in this table.
+        "SecurityProfile": "0",
+        "AuthorizationKey": "",
+        # Security extension: the organizationName of the charger's CSR.
+        "CpoName": "Csms Simulator CPO",
     }
     # OCPP 1.6 defines these as read-only ("R" in the key tables).
     readonly = {
@@ -70,10 +76,51 @@ def default_configuration(connectors: int) -> dict[str, ConfigurationKey]:
         "ConnectorSwitch3to1PhaseSupported": "true",
         "LocalAuthListMaxLength": "100",
         "SendLocalListMaxLength": "100",
+        # Security extension keys the whitepaper makes read-only.
+        "CertificateSignedMaxChainSize": "10000",
+        "CertificateStoreMaxLength": "10",
+        "AdditionalRootCertificateCheck": "false",
     }
     configuration = {key: ConfigurationKey(value, False) for key, value in writable.items()}
     configuration.update({key: ConfigurationKey(value, True) for key, value in readonly.items()})
     return configuration
+
+
+def password_from_authorization_key(value: str) -> str | None:
+    """The password an AuthorizationKey value sets; None when a charger would reject it.
+
+    Whitepaper edition 2: the hexadecimal representation of 16 to 20 bytes.
+    Bytes that are no password text (control characters, ':' that would end
+    the user name of a Basic header) make the key itself the password, as
+    chargers that use the key verbatim do.
+    """
+    if not 32 <= len(value) <= 40 or len(value) % 2:
+        return None
+    try:
+        decoded = bytes.fromhex(value)
+    except ValueError:
+        return None
+    if not all(0x21 <= byte <= 0x7E and byte != ord(":") for byte in decoded):
+        return value
+    return decoded.decode("ascii")
+
+
+def accepts_security_profile(
+    current: int, value: str, *, has_password: bool, has_tls: bool
+) -> bool:
+    """Whether a charger takes SecurityProfile `value` (0-3).
+
+    Never lower than now (no downgrade); 1 and 2 need a password, 2 and 3
+    a TLS setup.
+    """
+    if value not in {"0", "1", "2", "3"}:
+        return False
+    profile = int(value)
+    if profile < current:
+        return False
+    if profile in (1, 2) and not has_password:
+        return False
+    return not (profile >= 2 and not has_tls)
 
 
 def find_key(configuration: dict[str, ConfigurationKey], key: str) -> str | None:

@@ -12,6 +12,7 @@ BootNotification, as OCPP 1.6 asks of real chargers.
 """
 
 import asyncio
+import base64
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -21,12 +22,13 @@ import itertools
 import json
 import logging
 import random
+import ssl
 from typing import Any
 from urllib.parse import quote
 import zlib
 
 from websockets.asyncio.client import ClientConnection, connect as websocket_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
@@ -49,6 +51,8 @@ WIRE_LOGGER = logging.getLogger("simulator.ocpp")
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 MAX_RECONNECT_DELAY = 30.0
+# HTTP refusals that trying again with the same credentials cannot change.
+REFUSALS = frozenset({401, 403, 404})
 DEFAULT_BOOT_RETRY = 10.0
 
 # The charging limit timer wakes up a little after a change is due, and at
@@ -139,6 +143,8 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         auto_meter_values: bool = False,
         record_frames: bool = True,
         action_delay: float = 0.1,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Create a disconnected charge point.
 
@@ -149,6 +155,9 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         `record_frames=False` keeps no history of received frames (for runs
         with many chargers). `action_delay` is the pause between the steps
         of firmware updates, diagnostics uploads and resets.
+        With a `password` it logs in with HTTP Basic authentication (security
+        profiles 1 and 2); `ssl_context` is used for wss:// URLs (profiles 2
+        and 3: load a client certificate into it for profile 3).
         """
         if connectors < 1:
             msg = f"connectors must be at least 1, got {connectors}"
@@ -179,6 +188,11 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         }
         self.transactions: dict[int, int] = {}
         self.configuration: dict[str, ConfigurationKey] = config.default_configuration(connectors)
+        # The password of Basic authentication; AuthorizationKey replaces it.
+        self.password = password
+        self.ssl_context = ssl_context
+        if password is not None:
+            self.configuration["SecurityProfile"] = ConfigurationKey("1", False)
         self.charging_profiles: smart_charging.ProfileStore = {}
         self.local_list: dict[str, dict[str, Any]] = {}
         self.local_list_version = 0
@@ -252,6 +266,7 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         boot: bool = True,
         heartbeats: bool = True,
         reconnect: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> Any:
         """Connect to the central system at `url` and return the boot response.
 
@@ -261,10 +276,16 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         Pending or Rejected boot is retried after the interval given.
         With `reconnect` it keeps trying with back-off until connected and
         reconnects whenever the connection drops, until disconnect().
+        `ssl_context` replaces the one given to the constructor (wss:// URLs).
+        A refused handshake raises websockets' InvalidStatus (its
+        `response.status_code` is the HTTP status); with `reconnect`, only a
+        401, 403 or 404 of the first attempt does.
         """
         if self.connected:
             msg = f"{self.id} is already connected"
             raise RuntimeError(msg)
+        if ssl_context is not None:
+            self.ssl_context = ssl_context
         self._url = url
         self._boot_on_reconnect = boot
         self._heartbeats = heartbeats
@@ -384,10 +405,21 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
             while pending := [task for task in self._tasks if not task.done()]:
                 await asyncio.wait(pending)
 
+    def _authorization_headers(self) -> dict[str, str]:
+        """HTTP Basic authentication: the charge point id and the password."""
+        if self.password is None:
+            return {}
+        credentials = f"{self.id}:{self.password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(credentials).decode("ascii")}
+
     async def _open(self) -> None:
         ping = config.as_int(self.configuration, "WebSocketPingInterval") or None
+        secure = self.url.startswith("wss://")
         ws = await websocket_connect(
             self.url,
+            additional_headers=self._authorization_headers(),
+            # websockets refuses an SSL context for ws:// URLs.
+            ssl=self.ssl_context if secure else None,
             subprotocols=[SUBPROTOCOL],
             # Chargers do not compress, and a deflate context per connection
             # costs memory when simulating a large fleet.
@@ -487,6 +519,14 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
                 except (OSError, InvalidHandshake, TimeoutError, OCPPError) as err:
                     _LOGGER.warning("%s: connection attempt failed: %s", self.id, err)
                     await self._close_connection()
+                    if (
+                        attempt == 0
+                        and isinstance(err, InvalidStatus)
+                        and err.response.status_code in REFUSALS
+                    ):
+                        # The caller's own attempt: wrong credentials or an
+                        # unknown id are for the caller to see.
+                        raise
         finally:
             self._reconnecting = False
         return None  # the loop above only ends by returning

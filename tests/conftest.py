@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Generator
 import logging
 from pathlib import Path
+import socket
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -60,6 +61,14 @@ def no_deprecated_api(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         if record.levelno >= logging.WARNING and "custom integration 'csms'" in record.getMessage()
     ]
     assert not reports, reports
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def server_config_entry(

@@ -44,7 +44,7 @@ FULL_DESCRIPTION: dict[str, Any] = {
 INVALID = "invalid_service_data"
 
 # The server options menu before any tag is registered.
-SERVER_MENU = ["settings", "load_management", "add_tag"]
+SERVER_MENU = ["settings", "security", "add_charger", "load_management", "add_tag"]
 
 
 async def call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> ServiceResponse:
@@ -377,13 +377,7 @@ async def test_menu_offers_changes_once_there_are_tags(
 
     await call(hass, "add_tag", {"id_tag": "T1"})
     result = await open_menu(hass, server_entry)
-    assert result["menu_options"] == [
-        "settings",
-        "load_management",
-        "add_tag",
-        "edit_tag",
-        "remove_tag",
-    ]
+    assert result["menu_options"] == [*SERVER_MENU, "edit_tag", "remove_tag"]
 
 
 async def test_settings_keep_the_other_options(hass: HomeAssistant) -> None:
@@ -697,13 +691,7 @@ async def test_remove_several_tags(hass: HomeAssistant, server_entry: MockConfig
     assert ha_tag_name(hass, "T1") == "Card T1"
 
     result = await open_menu(hass, server_entry)
-    assert result["menu_options"] == [
-        "settings",
-        "load_management",
-        "add_tag",
-        "edit_tag",
-        "remove_tag",
-    ]
+    assert result["menu_options"] == [*SERVER_MENU, "edit_tag", "remove_tag"]
     result = await choose(hass, server_entry, "remove_tag")
     result = await submit(hass, result, {"id_tag": ["T2"]})
     assert result["type"] is FlowResultType.CREATE_ENTRY

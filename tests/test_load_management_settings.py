@@ -35,6 +35,7 @@ from custom_components.csms.const import (
     CONF_REMOTE_START_ID_TAG,
     CONF_SAMPLE_INTERVAL,
     CONF_SERVER_ENTRY_ID,
+    CONF_SET_PASSWORD,
     CONF_SITE_CURRENT_LIMIT,
     CONF_SITE_POWER_LIMIT,
     CONF_SOLAR_ONLY,
@@ -421,10 +422,12 @@ async def test_discovered_charger_gets_default_settings(
     (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flow["context"]["title_placeholders"] == {"name": "NEW1 — Acme Wallbox 11"}
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_NAME: " "})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: " ", CONF_SET_PASSWORD: False}
+    )
     assert result["errors"] == {CONF_NAME: "name_required"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_NAME: " Carport "}
+        result["flow_id"], {CONF_NAME: " Carport ", CONF_SET_PASSWORD: False}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Carport"

@@ -22,6 +22,7 @@ from custom_components.csms.const import (
     CONF_REMOTE_START_ID_TAG,
     CONF_SAMPLE_INTERVAL,
     CONF_SERVER_ENTRY_ID,
+    CONF_SET_PASSWORD,
     DOMAIN,
     ONBOARDING_ACCEPT,
 )
@@ -94,7 +95,9 @@ async def test_accepting_leaves_another_chargers_session_untouched(
     flow = await _wait_for_discovery(hass, "NEW2")
     await busy.send_meter_values(1, seconds=60, power_w=7000)
 
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {CONF_NAME: "Carport"})
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_NAME: "Carport", CONF_SET_PASSWORD: False}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Carport"
     assert result["data"] == {
@@ -135,10 +138,14 @@ async def test_confirm_requires_a_name(
 ) -> None:
     await connect("NEW3", known=False)
     flow = await _wait_for_discovery(hass, "NEW3")
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {CONF_NAME: "  "})
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_NAME: "  ", CONF_SET_PASSWORD: False}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_NAME: "name_required"}
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {CONF_NAME: "Garage"})
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_NAME: "Garage", CONF_SET_PASSWORD: False}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 

@@ -36,6 +36,19 @@ SERVICES = (
     "set_charging_profile",
     "clear_charging_profile",
     "get_composite_schedule",
+    "reserve_now",
+    "cancel_reservation",
+    "update_firmware",
+    "signed_update_firmware",
+    "get_diagnostics",
+    "get_log",
+    "list_uploads",
+    "extended_trigger_message",
+    "install_certificate",
+    "delete_certificate",
+    "get_installed_certificate_ids",
+    "certificate_signed",
+    "set_charger_password",
 )
 # Services about id tags, not about one charger.
 ID_TAG_SERVICES = ("add_tag", "update_tag", "remove_tag", "list_tags")
@@ -468,6 +481,25 @@ REQUIRED_FIELDS: dict[str, dict[str, Any]] = {
     "data_transfer": {"vendor_id": "com.example"},
     "trigger_message": {"requested_message": "Heartbeat"},
     "get_composite_schedule": {"duration": 3600},
+    "reserve_now": {"expiry_date": "2099-01-01T00:00:00+00:00", "id_tag": "TAG1"},
+    "update_firmware": {"location": "https://example.com/firmware.bin"},
+    "signed_update_firmware": {
+        "location": "https://example.com/firmware.bin",
+        "signing_certificate": "-----BEGIN CERTIFICATE-----",
+        "signature": "c2lnbmF0dXJl",
+    },
+    "extended_trigger_message": {"requested_message": "Heartbeat"},
+    "install_certificate": {"certificate_type": "CentralSystemRootCertificate", "local_ca": True},
+    "delete_certificate": {
+        "certificate_hash_data": {
+            "hash_algorithm": "SHA256",
+            "issuer_name_hash": "ab",
+            "issuer_key_hash": "cd",
+            "serial_number": "01",
+        }
+    },
+    "get_installed_certificate_ids": {"certificate_type": "CentralSystemRootCertificate"},
+    "certificate_signed": {"certificate_chain": "-----BEGIN CERTIFICATE-----"},
     "set_charging_profile": {
         "cs_charging_profiles": {
             "charging_profile_id": 1,

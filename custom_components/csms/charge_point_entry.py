@@ -27,6 +27,7 @@ from .id_tags import ID_TAGS
 from .local_lists import LocalListKeeper
 from .options import charge_point_options
 from .runtime import CsmsConfigEntry, CsmsRuntimeData
+from .security_issues import async_delete_security_issues, security_event_listener
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ PLATFORMS: list[Platform] = [
     Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.UPDATE,
 ]
 
 
@@ -62,6 +64,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
     entry.async_on_unload(local_list.shutdown)
     caretaker = _Caretaker(hass, entry, runtime)
     entry.async_on_unload(hub.central.subscribe_events(charge_point_id, caretaker.handle_event))
+    entry.async_on_unload(
+        hub.central.subscribe_events(
+            charge_point_id, security_event_listener(hass, lambda: entry.title)
+        )
+    )
     entry.async_on_unload(hub.central.subscribe(charge_point_id, None, caretaker.check_clock))
     entry.async_on_unload(hub.central.subscribe(charge_point_id, None, caretaker.check_reconnect))
     entry.async_on_unload(hass.data[ID_TAGS].subscribe(local_list.schedule))
@@ -88,6 +95,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> Non
     """Forget the charger: it is an unknown charger again when it reconnects."""
     charge_point_id: str = entry.data[CONF_CHARGE_POINT_ID]
     _delete_issues(hass, charge_point_id)
+    async_delete_security_issues(hass, charge_point_id)
     hub = await async_get_hub(hass, entry.data[CONF_SERVER_ENTRY_ID])
     if hub.server is not None:
         hub.server.disconnect(charge_point_id)

@@ -13,11 +13,14 @@ import errno
 import ipaddress
 import socket
 from typing import Any
+from urllib.parse import quote
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -31,7 +34,7 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import selector
 from homeassistant.util import dt as dt_util
 from ocpp.v16.enums import AuthorizationStatus
@@ -39,25 +42,38 @@ import probatio
 
 from .central.authorization import MAX_ID_TAG_LENGTH, TAG_STATUSES, IdTagRecord
 from .central.commissioning import SUPPORTED_MEASURANDS
+from .central.passwords import generate_password
+from .central.server import charge_point_id_from_path
+from .charger_security import async_set_password
 from .const import (
+    CERTIFICATE_SIGNING_EXTERNAL,
+    CERTIFICATE_SIGNING_LOCAL_CA,
+    CONF_CERTIFICATE_FILE,
+    CONF_CERTIFICATE_SIGNING,
     CONF_CHARGE_POINT_ID,
+    CONF_CLIENT_CA_FILE,
     CONF_ENERGY_PRICE,
     CONF_GRID_SENSOR,
     CONF_LEDGER_RETENTION,
     CONF_LOAD_MANAGEMENT,
+    CONF_MAX_CONNECTIONS,
     CONF_MAX_CURRENT,
+    CONF_MAX_FRAME_KIB,
     CONF_MEASURANDS,
     CONF_ONBOARDING,
     CONF_PHASES,
     CONF_PRICE_ENTITY,
     CONF_PRIORITY,
+    CONF_PRIVATE_KEY_FILE,
     CONF_PUSH_CONFIGURATION,
     CONF_REMOTE_START_ID_TAG,
     CONF_SAMPLE_INTERVAL,
     CONF_SERVER_ENTRY_ID,
+    CONF_SET_PASSWORD,
     CONF_SITE_CURRENT_LIMIT,
     CONF_SITE_POWER_LIMIT,
     CONF_SOLAR_ONLY,
+    CONF_TLS_PORT,
     CONF_UNKNOWN_ID_TAGS,
     DEFAULT_HOST,
     DEFAULT_LEDGER_RETENTION_MONTHS,
@@ -65,9 +81,11 @@ from .const import (
     DOMAIN,
     ONBOARDING_ACCEPT,
     ONBOARDING_ASK,
+    ONBOARDING_REFUSE,
     UNKNOWN_ID_TAGS_ACCEPTED,
     UNKNOWN_ID_TAGS_INVALID,
 )
+from .hub import async_get_hub
 from .id_tags import (
     ATTR_CHARGE_POINTS,
     ATTR_EXPIRY_DATE,
@@ -80,6 +98,7 @@ from .id_tags import (
     known_charge_points,
 )
 from .options import charge_point_options
+from .server_security import DEFAULT_LIMITS, TlsSetupError, load_ssl_context, tls_files
 from .site import GRID_POWER_UNITS, GRID_SENSOR_UNITS
 
 ATTR_ID_TAG = "id_tag"
@@ -209,6 +228,24 @@ def _check_settings(user_input: dict[str, Any]) -> str | None:
     return None
 
 
+_SECURITY_OPTIONS = (
+    CONF_TLS_PORT,
+    CONF_CERTIFICATE_FILE,
+    CONF_PRIVATE_KEY_FILE,
+    CONF_CLIENT_CA_FILE,
+    CONF_CERTIFICATE_SIGNING,
+    CONF_MAX_CONNECTIONS,
+    CONF_MAX_FRAME_KIB,
+)
+
+
+def check_charge_point_id(charge_point_id: str) -> str | None:
+    """An id a charger can put at the end of the server's URL, as the server reads it."""
+    if charge_point_id_from_path(f"/{quote(charge_point_id, safe='')}") != charge_point_id:
+        return "invalid_charge_point_id"
+    return None
+
+
 _SITE_OPTIONS = (
     CONF_LOAD_MANAGEMENT,
     CONF_SITE_CURRENT_LIMIT,
@@ -247,6 +284,7 @@ class CsmsConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Start with no discovered charger."""
         self._discovery: dict[str, Any] = {}
+        self._title = ""
 
     @staticmethod
     @callback
@@ -265,8 +303,10 @@ class CsmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured()
         self._discovery = discovery_info
         if discovery_info.get("accept"):
-            # The server accepts every charger.
-            return self._create_charge_point_entry(charge_point_id, {})
+            # The server accepts every charger, or the installer added this one.
+            return self._create_charge_point_entry(
+                discovery_info.get(CONF_NAME) or charge_point_id, {}
+            )
         self.context["title_placeholders"] = {"name": self._describe()}
         return await self.async_step_discovery_confirm()
 
@@ -287,13 +327,19 @@ class CsmsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
+            if name and user_input.get(CONF_SET_PASSWORD):
+                self._title = name
+                return await self.async_step_charger_password()
             if name:
                 return self._create_charge_point_entry(name, {})
             errors[CONF_NAME] = "name_required"
         return self.async_show_form(
             step_id="discovery_confirm",
             data_schema=probatio.Schema(
-                {probatio.Required(CONF_NAME, default=charge_point_id): selector.TextSelector()}
+                {
+                    probatio.Required(CONF_NAME, default=charge_point_id): selector.TextSelector(),
+                    probatio.Required(CONF_SET_PASSWORD, default=True): selector.BooleanSelector(),
+                }
             ),
             description_placeholders={
                 "charge_point_id": charge_point_id,
@@ -303,6 +349,38 @@ class CsmsConfigFlow(ConfigFlow, domain=DOMAIN):
             },
             errors=errors,
         )
+
+    async def async_step_charger_password(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Give the charger a password and show it once (security profile 1)."""
+        charge_point_id: str = self._discovery[CONF_CHARGE_POINT_ID]
+        hub = await async_get_hub(self.hass, self._discovery[CONF_SERVER_ENTRY_ID])
+        password = generate_password()
+        try:
+            sent = await async_set_password(self.hass, hub, charge_point_id, password)
+        except HomeAssistantError:
+            # The charger did not take it over OCPP: the installer enters it there.
+            await async_set_password(self.hass, hub, charge_point_id, password, send=False)
+            sent = False
+        return self.async_show_form(
+            # The text differs: whether the installer still has to enter it.
+            step_id="password_sent" if sent else "password_manual",
+            description_placeholders={"charge_point_id": charge_point_id, "password": password},
+            last_step=True,
+        )
+
+    async def async_step_password_sent(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The installer has seen the password: add the charger."""
+        return self._create_charge_point_entry(self._title, {})
+
+    async def async_step_password_manual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The installer has noted the password to enter at the charger: add the charger."""
+        return self._create_charge_point_entry(self._title, {})
 
     def _create_charge_point_entry(self, title: str, options: dict[str, Any]) -> ConfigFlowResult:
         return self.async_create_entry(
@@ -384,7 +462,7 @@ class ServerOptionsFlow(OptionsFlow):
 
     async def async_step_server(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the server's settings and the id tags."""
-        menu = ["settings", "load_management", "add_tag"]
+        menu = ["settings", "security", "add_charger", "load_management", "add_tag"]
         if self.hass.data[ID_TAGS].records:
             menu += ["edit_tag", "remove_tag"]
         return self.async_show_menu(step_id="server", menu_options=menu)
@@ -406,7 +484,9 @@ class ServerOptionsFlow(OptionsFlow):
             {
                 probatio.Required(
                     CONF_ONBOARDING, default=options.get(CONF_ONBOARDING, ONBOARDING_ASK)
-                ): _list_selector(CONF_ONBOARDING, [ONBOARDING_ASK, ONBOARDING_ACCEPT]),
+                ): _list_selector(
+                    CONF_ONBOARDING, [ONBOARDING_ASK, ONBOARDING_ACCEPT, ONBOARDING_REFUSE]
+                ),
                 probatio.Required(
                     CONF_UNKNOWN_ID_TAGS,
                     default=options.get(CONF_UNKNOWN_ID_TAGS, UNKNOWN_ID_TAGS_INVALID),
@@ -438,6 +518,140 @@ class ServerOptionsFlow(OptionsFlow):
             step_id="settings",
             data_schema=self.add_suggested_values_to_schema(schema, dict(options)),
         )
+
+    async def async_step_security(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the TLS port and its files, the limits and who signs certificates."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            if (error := await self._async_check_security(user_input)) is None:
+                kept = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in _SECURITY_OPTIONS
+                }
+                # A new port or certificate takes a restart of the server.
+                self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+                return self.async_create_entry(data={**kept, **user_input})
+            errors["base"], placeholders["error"] = error
+        schema = probatio.Schema(
+            {
+                probatio.Optional(CONF_TLS_PORT): probatio.All(
+                    _PORT_SELECTOR, probatio.Coerce(int)
+                ),
+                probatio.Optional(CONF_CERTIFICATE_FILE): selector.TextSelector(),
+                probatio.Optional(CONF_PRIVATE_KEY_FILE): selector.TextSelector(),
+                probatio.Optional(CONF_CLIENT_CA_FILE): selector.TextSelector(),
+                probatio.Required(
+                    CONF_CERTIFICATE_SIGNING, default=CERTIFICATE_SIGNING_LOCAL_CA
+                ): _list_selector(
+                    CONF_CERTIFICATE_SIGNING,
+                    [CERTIFICATE_SIGNING_LOCAL_CA, CERTIFICATE_SIGNING_EXTERNAL],
+                ),
+                probatio.Required(
+                    CONF_MAX_CONNECTIONS, default=DEFAULT_LIMITS.max_connections
+                ): probatio.All(_number(10, 100_000), probatio.Coerce(int)),
+                probatio.Required(
+                    CONF_MAX_FRAME_KIB, default=DEFAULT_LIMITS.max_frame_bytes // 1024
+                ): probatio.All(_number(16, 16_384, "KiB"), probatio.Coerce(int)),
+            }
+        )
+        return self.async_show_form(
+            step_id="security",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or dict(self.config_entry.options)
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_check_security(self, user_input: dict[str, Any]) -> tuple[str, str] | None:
+        """An error key and detail, or None when the TLS port can be opened."""
+        tls_port = user_input.get(CONF_TLS_PORT)
+        if not tls_port:
+            return None
+        data = self.config_entry.data
+        running = self.config_entry.state is ConfigEntryState.LOADED
+        server = self.config_entry.runtime_data.server if running else None
+        if tls_port in (data[CONF_PORT], server.port if server is not None else None):
+            return "tls_port_taken", ""
+        in_use_by_us = running and self.config_entry.options.get(CONF_TLS_PORT) == tls_port
+        if not in_use_by_us and (
+            error := await self.hass.async_add_executor_job(
+                check_address, data[CONF_HOST], tls_port
+            )
+        ):
+            return error, ""
+        files = tls_files(self.hass, user_input)
+        if files is None:
+            return "no_certificate", ""
+        try:
+            await self.hass.async_add_executor_job(load_ssl_context, files)
+        except TlsSetupError as err:
+            return "tls_files", err.reason
+        return None
+
+    async def async_step_add_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a charger before it first connects, with a password to enter at the charger."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            charge_point_id = user_input[CONF_CHARGE_POINT_ID].strip()
+            if (error := check_charge_point_id(charge_point_id)) is not None:
+                errors[CONF_CHARGE_POINT_ID] = error
+            elif self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id):
+                errors[CONF_CHARGE_POINT_ID] = "charger_exists"
+            else:
+                return await self._async_add_charger(charge_point_id, user_input)
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_CHARGE_POINT_ID): selector.TextSelector(),
+                probatio.Optional(CONF_NAME): selector.TextSelector(),
+                probatio.Required(CONF_SET_PASSWORD, default=True): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="add_charger",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+        )
+
+    async def _async_add_charger(
+        self, charge_point_id: str, user_input: dict[str, Any]
+    ) -> ConfigFlowResult:
+        server_entry_id = self.config_entry.entry_id
+        password: str | None = None
+        if user_input[CONF_SET_PASSWORD]:
+            hub = await async_get_hub(self.hass, server_entry_id)
+            password = generate_password()
+            # Entered at the charger by the installer: required from its first connection.
+            await async_set_password(self.hass, hub, charge_point_id, password, send=False)
+        await self.hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={
+                CONF_SERVER_ENTRY_ID: server_entry_id,
+                CONF_CHARGE_POINT_ID: charge_point_id,
+                CONF_NAME: (user_input.get(CONF_NAME) or "").strip() or None,
+                "accept": True,
+            },
+        )
+        if password is None:
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        return self.async_show_form(
+            step_id="charger_added",
+            description_placeholders={"charge_point_id": charge_point_id, "password": password},
+            last_step=True,
+        )
+
+    async def async_step_charger_added(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The installer has noted the password: done, nothing changes in the server's options."""
+        return self.async_create_entry(data=dict(self.config_entry.options))
 
     async def async_step_load_management(
         self, user_input: dict[str, Any] | None = None

@@ -15,6 +15,8 @@ CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_ONBOARDING: Final = "onboarding"
 ONBOARDING_ASK: Final = "ask"
 ONBOARDING_ACCEPT: Final = "accept"
+# Only chargers added by the installer may connect: unknown ids get HTTP 404.
+ONBOARDING_REFUSE: Final = "refuse"
 # Server options: whether id tags nobody registered may charge.
 CONF_UNKNOWN_ID_TAGS: Final = "unknown_id_tags"
 UNKNOWN_ID_TAGS_INVALID: Final = "invalid"
@@ -54,3 +56,14 @@ CONF_CERTIFICATE_SIGNING: Final = "certificate_signing"
 CERTIFICATE_SIGNING_LOCAL_CA: Final = "local_ca"
 # An outside CA: the request goes out as an event; an admin answers with csms.certificate_signed.
 CERTIFICATE_SIGNING_EXTERNAL: Final = "external"
+
+# Server options: security (OCPP 1.6 Security Whitepaper) and hardening.
+CONF_TLS_PORT: Final = "tls_port"
+CONF_CERTIFICATE_FILE: Final = "certificate_file"
+CONF_PRIVATE_KEY_FILE: Final = "private_key_file"
+# CA chain that signed the chargers' client certificates (security profile 3).
+CONF_CLIENT_CA_FILE: Final = "client_ca_file"
+CONF_MAX_CONNECTIONS: Final = "max_connections"
+CONF_MAX_FRAME_KIB: Final = "max_frame_kib"
+# Onboarding a charger: protect it with a generated password (security profile 1).
+CONF_SET_PASSWORD: Final = "set_password"

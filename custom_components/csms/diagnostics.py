@@ -21,13 +21,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import AnyDeviceEntry
 
 from .central import ChargePoint, Connector, Transaction
+from .central.firmware import FirmwareManagementState
 from .central.local_list import LocalListState
 from .const import CONF_CHARGE_POINT_ID, CONF_SERVER_ENTRY_ID
 from .hub import Hub, async_loaded_hubs
 from .id_tags import ID_TAGS
 
 # Key names (lower case, without separators) whose values are redacted.
-_SECRET_KEYS = frozenset({"iccid", "imsi", "password", "authorizationkey"})
+_SECRET_KEYS = frozenset(
+    {"iccid", "imsi", "password", "passwordhashes", "authorizationkey", "privatekey", "token"}
+)
 _IDENTIFYING_KEY_ENDINGS = ("idtag", "serialnumber")
 # Configuration keys (OCPP 1.6 section 9) whose value is a secret.
 _SECRET_CONFIGURATION_KEYS = frozenset({"authorizationkey"})
@@ -154,12 +157,17 @@ def _transaction(transaction: Transaction | None) -> dict[str, Any] | None:
 def _connector(connector: Connector) -> dict[str, Any]:
     running = connector.transaction
     return {
-        **_fields(connector, skip={"transaction", "last_transaction", "register", "quarter_hours"}),
+        **_fields(
+            connector,
+            skip={"transaction", "last_transaction", "register", "quarter_hours", "reservation"},
+        ),
         "energy_register_wh": connector.energy_register_wh,
         # How the charger's own register maps to the total (resets, spikes).
         "register": connector.register.to_dict(),
         "transaction_id": running.transaction_id if running else None,
         "last_transaction": _transaction(connector.last_transaction),
+        # Its id tags are redacted like every other (their keys end in id_tag).
+        "reservation": _fields(connector.reservation) if connector.reservation else None,
     }
 
 
@@ -171,10 +179,34 @@ def _local_list(state: LocalListState) -> dict[str, Any]:
     }
 
 
+def _firmware_management(state: FirmwareManagementState) -> dict[str, Any]:
+    # The uploads a charger made; upload tokens are in memory only, never here.
+    return {
+        **_fields(state, skip={"uploads"}),
+        "uploads": [upload.to_dict() for upload in state.uploads],
+    }
+
+
 def _charge_point(charge_point: ChargePoint) -> dict[str, Any]:
     return {
-        **_fields(charge_point, skip={"connectors", "transactions", "message_log", "local_list"}),
+        **_fields(
+            charge_point,
+            skip={
+                "connectors",
+                "transactions",
+                "message_log",
+                "local_list",
+                "security",
+                "firmware_management",
+            },
+        ),
         "local_list": _local_list(charge_point.local_list),
+        "firmware_management": _firmware_management(charge_point.firmware_management),
+        # Whether it has a password, not its hash.
+        "security": {
+            "profile": int(charge_point.security.profile),
+            "passwords": len(charge_point.security.password_hashes),
+        },
         "connectors": [
             _connector(charge_point.connectors[connector_id])
             for connector_id in sorted(charge_point.connectors)

@@ -34,6 +34,7 @@ EVENTS: tuple[CsmsEventEntityDescription, ...] = (
             EventKind.BOOTED: "booted",
             EventKind.ID_TAG_PRESENTED: "id_tag_presented",
             EventKind.ERROR_REPORTED: "error_reported",
+            EventKind.SECURITY_EVENT: "security_event",
         },
     ),
     CsmsEventEntityDescription(

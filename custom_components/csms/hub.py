@@ -27,7 +27,10 @@ from .central.charging_limits import Request
 from .central.errors import NotConnectedError
 from .central.events import ChargePointEvent, EventKind
 from .central.load_manager import ChargerSettings, LoadManager, SiteSettings
+from .certificates import CertificateSigning
 from .const import (
+    CERTIFICATE_SIGNING_LOCAL_CA,
+    CONF_CERTIFICATE_SIGNING,
     CONF_CHARGE_POINT_ID,
     CONF_ENERGY_PRICE,
     CONF_ONBOARDING,
@@ -71,6 +74,7 @@ class Hub:
             ),
             ledger=self.hass.data[LEDGER],
             tariff=self.price_per_kwh,
+            certificate_signer=CertificateSigning(self.hass, self),
         )
         self.load_manager = LoadManager(
             self.central,
@@ -110,6 +114,11 @@ class Hub:
         if entry is None:
             return default
         return str(entry.options.get(key, default))
+
+    @property
+    def certificate_signing(self) -> str:
+        """Who signs the certificates the server's chargers ask for (local CA or external)."""
+        return self._server_option(CONF_CERTIFICATE_SIGNING, CERTIFICATE_SIGNING_LOCAL_CA)
 
     def price_per_kwh(self, charge_point_id: str) -> float | None:
         """The server's energy price now: its price entity's state, else its fixed price."""

@@ -9,8 +9,10 @@ from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOO
 from homeassistant.components.logbook.models import LazyEventPartialState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 
 from .central.events import EventKind
+from .certificates import EVENT_CERTIFICATE_SIGNED, EVENT_CERTIFICATE_SIGNING_REQUEST
 from .const import DOMAIN
 from .site import EVENT_LOAD_MANAGEMENT
 
@@ -57,13 +59,103 @@ def _load_management(data: Mapping[str, Any]) -> str:
     return message
 
 
+def _local_time(value: Any) -> str:
+    """An ISO 8601 timestamp as Home Assistant's local time, to the minute."""
+    parsed = dt_util.parse_datetime(value) if isinstance(value, str) else None
+    return str(value) if parsed is None else dt_util.as_local(parsed).strftime("%Y-%m-%d %H:%M")
+
+
+def _reservation_made(data: Mapping[str, Any]) -> str:
+    return (
+        f"reserved for tag {data.get('id_tag')} until {_local_time(data.get('expiry_date'))}"
+        f" (reservation {data.get('reservation_id')})"
+    )
+
+
+def _reservation_used(data: Mapping[str, Any]) -> str:
+    return f"reservation {data.get('reservation_id')} used by tag {data.get('id_tag')}"
+
+
+_RESERVATION_END_REASONS = {
+    "expired": "expired",
+    "cancelled": "cancelled",
+    "unknown_at_charger": "unknown to the charger",
+    "ended_at_charger": "ended at the charger",
+    "replaced": "replaced by a new one",
+}
+
+
+def _reservation_ended(data: Mapping[str, Any]) -> str:
+    reason = data.get("reason")
+    return (
+        f"reservation {data.get('reservation_id')} ended"
+        f" ({_RESERVATION_END_REASONS.get(str(reason), reason)})"
+    )
+
+
+def _file_size(size: Any) -> str:
+    value = float(size or 0)
+    for unit in ("bytes", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            break
+        value /= 1024
+    return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+
+
+def _firmware_status(data: Mapping[str, Any]) -> str:
+    status = data.get("status")
+    if data.get("failed"):
+        return f"firmware update failed: {status}"
+    return f"firmware update: {status}"
+
+
+def _upload_status(data: Mapping[str, Any]) -> str:
+    status = data.get("status")
+    if data.get("failed"):
+        return f"{data.get('purpose')} upload failed: {status}"
+    return f"{data.get('purpose')} upload: {status}"
+
+
+def _upload_received(data: Mapping[str, Any]) -> str:
+    return (
+        f"{data.get('purpose')} uploaded ({data.get('original_name')},"
+        f" {_file_size(data.get('size'))})"
+    )
+
+
+def _security_event(data: Mapping[str, Any]) -> str:
+    message = f"reported security event {data.get('type')}"
+    if tech_info := data.get("tech_info"):
+        message += f": {tech_info}"
+    return message
+
+
+def _certificate_signing_request(data: Mapping[str, Any]) -> str:
+    return "asks for a client certificate (to be signed by the external CA)"
+
+
+def _certificate_signed(data: Mapping[str, Any]) -> str:
+    if (status := data.get("status")) != "Accepted":
+        return f"refused its new client certificate ({status})"
+    return f"took its new client certificate (valid until {_local_time(data.get('valid_until'))})"
+
+
 _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    f"{DOMAIN}_{EventKind.RESERVATION_MADE}": _reservation_made,
+    f"{DOMAIN}_{EventKind.RESERVATION_USED}": _reservation_used,
+    f"{DOMAIN}_{EventKind.RESERVATION_ENDED}": _reservation_ended,
     f"{DOMAIN}_{EventKind.TRANSACTION_STARTED}": _started,
     f"{DOMAIN}_{EventKind.TRANSACTION_STOPPED}": _stopped,
     f"{DOMAIN}_{EventKind.ID_TAG_PRESENTED}": _id_tag_presented,
     f"{DOMAIN}_{EventKind.BOOTED}": _booted,
     f"{DOMAIN}_{EventKind.ERROR_REPORTED}": _error_reported,
     EVENT_LOAD_MANAGEMENT: _load_management,
+    f"{DOMAIN}_{EventKind.FIRMWARE_STATUS}": _firmware_status,
+    f"{DOMAIN}_{EventKind.UPLOAD_STATUS}": _upload_status,
+    f"{DOMAIN}_{EventKind.UPLOAD_RECEIVED}": _upload_received,
+    f"{DOMAIN}_{EventKind.SECURITY_EVENT}": _security_event,
+    EVENT_CERTIFICATE_SIGNING_REQUEST: _certificate_signing_request,
+    EVENT_CERTIFICATE_SIGNED: _certificate_signed,
 }
 
 

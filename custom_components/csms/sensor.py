@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -32,6 +33,7 @@ from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 from .central import ChargePoint, Connector
 from .central.ledger import QUARTER_HOUR, quarter_hour_start
 from .central.local_list import SyncResult
+from .central.reservations import reservation_at, reservation_attributes, supports_reservations
 from .entity import (
     CsmsEntity,
     CsmsEntityDescription,
@@ -124,6 +126,12 @@ def _local_list_version(charge_point: ChargePoint) -> int | None:
     return charge_point.local_list.version or None
 
 
+def _reservation_expiry(charge_point: ChargePoint, connector: Connector) -> datetime | None:
+    # The connector's own reservation, else the charge point's (any connector may use it).
+    reservation = reservation_at(charge_point, connector.connector_id)
+    return None if reservation is None else reservation.expiry_date
+
+
 def _stop_reason(connector: Connector) -> str | None:
     last = connector.last_transaction
     return None if last is None else _STOP_REASON_STATES.get(last.stop_reason or "")
@@ -138,6 +146,8 @@ class CsmsSensorEntityDescription(CsmsEntityDescription, SensorEntityDescription
     last_reset_fn: Callable[[Connector], datetime | None] | None = None
     # Written at every quarter hour, also when the connector is silent.
     quarter_hourly: bool = False
+    # State attributes besides the value.
+    attributes_fn: Callable[[ChargePoint, Connector], Mapping[str, Any] | None] | None = None
 
 
 def _current(phase: str | None) -> CsmsSensorEntityDescription:
@@ -366,6 +376,20 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         options=list(_STOP_REASON_STATES.values()),
         value_fn=lambda _, connector: _stop_reason(connector),
     ),
+    CsmsSensorEntityDescription(
+        key="reservation",
+        translation_key="reservation",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        # Where the charger takes reservations (or holds one: its profiles not read yet).
+        exists_fn=lambda charge_point, connector: bool(
+            supports_reservations(charge_point.configuration)
+            or reservation_at(charge_point, connector.connector_id)
+        ),
+        value_fn=_reservation_expiry,
+        attributes_fn=lambda charge_point, connector: reservation_attributes(
+            reservation_at(charge_point, connector.connector_id)
+        ),
+    ),
 )
 
 SENSORS = CHARGE_POINT_SENSORS + CONNECTOR_SENSORS
@@ -399,6 +423,13 @@ class CsmsSensor(CsmsEntity, SensorEntity):
         if (last_reset_fn := self.entity_description.last_reset_fn) is None:
             return None
         return last_reset_fn(self.connector)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Details of the value, for sensors that have them."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self._charge_point, self.connector)
 
     @property
     def native_unit_of_measurement(self) -> str | None:

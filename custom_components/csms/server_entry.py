@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 
 from .central import OcppServer
+from .charger_security import ServerCredentials
 from .const import CONF_SERVER_ENTRY_ID, DOMAIN
 from .hub import async_drop_hub, async_get_hub
 from .runtime import ServerConfigEntry
+from .server_security import TlsSetupError, async_tls_listener, server_limits
 from .site import async_start_load_management
 from .store import HomeAssistantStateStore
 
@@ -23,33 +27,56 @@ def port_issue_id(entry_id: str) -> str:
     return f"port_unavailable_{entry_id}"
 
 
+def tls_issue_id(entry_id: str) -> str:
+    """Repair issue raised while a server's TLS port has no usable certificate."""
+    return f"tls_unavailable_{entry_id}"
+
+
+def _raise_not_ready(
+    hass: HomeAssistant, entry: ServerConfigEntry, key: str, placeholders: dict[str, str]
+) -> NoReturn:
+    """Tell the user in a repair issue, and let Home Assistant retry the setup."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"{key}_{entry.entry_id}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+    raise ConfigEntryNotReady(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bool:
     """Start listening for chargers."""
     hub = await async_get_hub(hass, entry.entry_id)
-    server = OcppServer(hub.central, host=entry.data[CONF_HOST], port=entry.data[CONF_PORT])
+    try:
+        tls = await async_tls_listener(hass, entry.options)
+    except TlsSetupError as err:
+        _raise_not_ready(hass, entry, "tls_unavailable", {"error": err.reason})
+    server = OcppServer(
+        hub.central,
+        host=entry.data[CONF_HOST],
+        port=entry.data[CONF_PORT],
+        tls=tls,
+        credentials=ServerCredentials(hass, hub),
+        limits=server_limits(entry.options),
+    )
     try:
         await server.start()
     except OSError as err:
+        port = f"{entry.data[CONF_PORT]}" + (f", {tls.port}" if tls is not None else "")
         placeholders = {
             "host": entry.data[CONF_HOST],
-            "port": str(entry.data[CONF_PORT]),
+            "port": port,
             "error": err.strerror or str(err),
         }
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            port_issue_id(entry.entry_id),
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="port_unavailable",
-            translation_placeholders=placeholders,
-        )
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="port_unavailable",
-            translation_placeholders=placeholders,
-        ) from err
+        _raise_not_ready(hass, entry, "port_unavailable", placeholders)
     ir.async_delete_issue(hass, DOMAIN, port_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, tls_issue_id(entry.entry_id))
     hub.server = server
     entry.runtime_data = hub
 
@@ -76,6 +103,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> N
     """Forget the server's state and its charge points."""
     async_drop_hub(hass, entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, port_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, tls_issue_id(entry.entry_id))
     await HomeAssistantStateStore(hass, entry.entry_id).async_remove()
     for charge_point_entry in hass.config_entries.async_entries(DOMAIN):
         if charge_point_entry.data.get(CONF_SERVER_ENTRY_ID) == entry.entry_id:

@@ -12,6 +12,7 @@ from datetime import datetime
 import json
 from typing import Any, Literal
 
+from .redaction import redact_secrets
 from .timestamps import format_timestamp, utcnow
 
 # Per charge point. MeterValues frames are about 1-2 KiB: 64 KiB keeps the
@@ -39,9 +40,8 @@ class MessageLog:
         self._max_bytes = max_bytes
 
     def record(self, direction: Direction, text: str | bytes) -> None:
-        """Keep one frame."""
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
+        """Keep one frame, without AuthorizationKey values or private keys (id tags stay)."""
+        text = redact_secrets(text)
         self._entries.append(_Entry(utcnow(), direction, text))
         self._bytes += len(text)
         while self._bytes > self._max_bytes and len(self._entries) > 1:

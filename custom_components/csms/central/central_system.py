@@ -16,12 +16,15 @@ from typing import Any, Protocol
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import RegistrationStatus
 
-from . import metering
+from . import firmware, metering
 from .authorization import AcceptAll, ActiveTransaction, Purpose
+from .certificate_authority import CsrError, check_csr
 from .events import ChargePointEvent, EventKind
 from .ledger import Interval, MeterPoint
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
 from .register import transaction_reading, transaction_stop_reading
+from .reservations import ReservationBook
+from .security_events import SecurityEvent
 from .timestamps import utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,6 +92,13 @@ class MeterLedger(Protocol):
 Tariff = Callable[[str], float | None]
 
 
+class CertificateSigner(Protocol):
+    """Has the certificates chargers ask for (SignCertificate) signed and delivered."""
+
+    def certificate_requested(self, charge_point_id: str, csr: str) -> None:
+        """A charger was told its CSR is Accepted: sign it and send CertificateSigned."""
+
+
 class StateStore(Protocol):
     """Durable storage for the central system's state (a JSON document)."""
 
@@ -114,6 +124,7 @@ class CentralSystem:
         authorizer: Authorizer | None = None,
         ledger: MeterLedger | None = None,
         tariff: Tariff | None = None,
+        certificate_signer: CertificateSigner | None = None,
     ) -> None:
         """Create an empty central system; call :meth:`async_load` next."""
         self.heartbeat_interval = heartbeat_interval
@@ -121,9 +132,12 @@ class CentralSystem:
         self.authorizer: Authorizer = authorizer or AcceptAll()
         self.ledger = ledger
         self.tariff = tariff
+        self.certificate_signer = certificate_signer
         self.charge_points: dict[str, ChargePoint] = {}
         self._store = store
         self._last_transaction_id = 0
+        # Reservations and their ids (unique over all charge points).
+        self.reservations = ReservationBook(self, self._schedule_save)
         self._listeners: dict[tuple[str, int | None], list[Listener]] = {}
         self._connector_listeners: dict[str, list[ConnectorListener]] = {}
         self._change_listeners: list[ConnectorListener] = []
@@ -145,12 +159,14 @@ class CentralSystem:
             for transaction in charge_point.transactions.values():
                 self._add_points(charge_point, transaction, [])
         self._last_transaction_id = data.get("last_transaction_id", 0)
+        self.reservations.last_id = data.get("last_reservation_id", 0)
 
     def as_dict(self) -> dict[str, Any]:
         """The state to persist: that of the admitted charge points."""
         return {
             "version": STORAGE_VERSION,
             "last_transaction_id": self._last_transaction_id,
+            "last_reservation_id": self.reservations.last_id,
             "charge_points": [
                 cp.to_dict() for cp in self.charge_points.values() if self.is_admitted(cp)
             ],
@@ -249,6 +265,8 @@ class CentralSystem:
 
     def connector_updated(self, charge_point: ChargePoint, connector_id: int) -> None:
         """Tell a connector's observers (connector 0 is the charge point's status)."""
+        # A status or the time may have ended its reservation.
+        self.reservations.connector_changed(charge_point, connector_id)
         self._notify(charge_point.charge_point_id, connector_id)
         if connector_id == CHARGE_POINT_CONNECTOR_ID:
             self._notify(charge_point.charge_point_id, None)
@@ -336,6 +354,42 @@ class CentralSystem:
             )
         )
 
+    def security_event(self, charge_point: ChargePoint, event: SecurityEvent) -> None:
+        """Report a security event of a charger (SecurityEventNotification)."""
+        _LOGGER.log(
+            logging.WARNING if event.needs_attention else logging.INFO,
+            "%s: security event %s: %s",
+            charge_point.charge_point_id,
+            event.type,
+            event.tech_info or "-",
+        )
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.SECURITY_EVENT, charge_point.charge_point_id, data=event.as_event_data()
+            )
+        )
+
+    def accepts_certificate_request(self, charge_point: ChargePoint, csr: str) -> bool:
+        """Whether a charger's CSR will be signed (the SignCertificate answer).
+
+        Only a CSR that can be signed is Accepted: readable, its signature
+        verified, naming the charger itself, and someone there to sign it.
+        """
+        if self.certificate_signer is None:
+            _LOGGER.info("%s: no certificate signer for its CSR", charge_point.charge_point_id)
+            return False
+        try:
+            check_csr(csr, charge_point.charge_point_id)
+        except CsrError as err:
+            _LOGGER.warning("%s: CSR rejected: %s", charge_point.charge_point_id, err)
+            return False
+        return True
+
+    def certificate_requested(self, charge_point: ChargePoint, csr: str) -> None:
+        """The charger knows its CSR was accepted: have it signed."""
+        if self.certificate_signer is not None:
+            self.certificate_signer.certificate_requested(charge_point.charge_point_id, csr)
+
     def remote_start_requested(self, charge_point: ChargePoint, id_tag: str) -> None:
         """A remote start names a tag nobody presented: its StartTransaction is no swipe."""
         self._seen_recently(charge_point, id_tag)
@@ -396,6 +450,7 @@ class CentralSystem:
         charge_point.transactions[transaction.transaction_id] = transaction
         connector.transaction = transaction
         connector.register.take(float(meter_start_wh), started_at)
+        self.reservations.transaction_started(charge_point, transaction)
         _LOGGER.info(
             "%s: transaction %s started on connector %s",
             charge_point.charge_point_id,
@@ -600,6 +655,104 @@ class CentralSystem:
         price = self._price(charge_point)
         if price is not None:
             transaction.cost = (transaction.cost or 0.0) + energy_wh / 1000 * price
+
+    # Firmware management (see :mod:`.firmware`)
+
+    def next_request_id(self, charge_point: ChargePoint) -> int:
+        """A requestId for a GetLog or SignedUpdateFirmware to this charger."""
+        request_id = charge_point.firmware_management.next_request_id()
+        self._schedule_save()
+        return request_id
+
+    def firmware_requested(
+        self, charge_point: ChargePoint, location: str, request_id: int | None = None
+    ) -> None:
+        """The charger took a firmware update (UpdateFirmware, or SignedUpdateFirmware)."""
+        state = charge_point.firmware_management
+        state.firmware_file_name = firmware.firmware_file_name(location)
+        state.firmware_request_id = request_id
+
+    def firmware_status_reported(
+        self,
+        charge_point: ChargePoint,
+        status: str,
+        request_id: int | None = None,
+        *,
+        signed: bool = False,
+    ) -> None:
+        """A firmware update's progress, from a (Signed)FirmwareStatusNotification."""
+        charge_point.firmware_status = status
+        if signed:
+            charge_point.firmware_management.firmware_request_id = request_id
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.FIRMWARE_STATUS,
+                charge_point.charge_point_id,
+                data={
+                    "status": status,
+                    "request_id": request_id,
+                    "signed": signed,
+                    "failed": status in firmware.FAILED_STATUSES,
+                },
+            )
+        )
+
+    def firmware_booted(self, charge_point: ChargePoint, firmware_version: str | None) -> None:
+        """A boot (before its firmware version is recorded) may end an installation."""
+        if firmware.installed_by_boot(
+            charge_point.firmware_status, charge_point.firmware_version, firmware_version
+        ):
+            request_id = charge_point.firmware_management.firmware_request_id
+            self.firmware_status_reported(
+                charge_point, "Installed", request_id, signed=request_id is not None
+            )
+
+    def upload_status_reported(
+        self,
+        charge_point: ChargePoint,
+        purpose: firmware.UploadPurpose,
+        status: str,
+        request_id: int | None = None,
+    ) -> None:
+        """An upload's progress, from a DiagnosticsStatusNotification or LogStatusNotification."""
+        if purpose is firmware.UploadPurpose.DIAGNOSTICS:
+            charge_point.diagnostics_status = status
+        else:
+            charge_point.firmware_management.log_status = status
+            charge_point.firmware_management.log_request_id = request_id
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.UPLOAD_STATUS,
+                charge_point.charge_point_id,
+                data={
+                    "purpose": str(purpose),
+                    "status": status,
+                    "request_id": request_id,
+                    "failed": status in firmware.FAILED_UPLOAD_STATUSES,
+                },
+            )
+        )
+
+    def upload_received(
+        self, charge_point: ChargePoint, upload: firmware.Upload
+    ) -> list[firmware.Upload]:
+        """Record a file the charger uploaded; return older uploads that no longer fit."""
+        dropped = charge_point.firmware_management.add_upload(upload)
+        self._schedule_save()
+        self.fire_event(
+            ChargePointEvent(
+                EventKind.UPLOAD_RECEIVED,
+                charge_point.charge_point_id,
+                data={
+                    "purpose": str(upload.purpose),
+                    "file_name": upload.file_name,
+                    "original_name": upload.original_name,
+                    "size": upload.size,
+                    "request_id": upload.request_id,
+                },
+            )
+        )
+        return dropped
 
 
 def _delivered_late(timestamp: datetime) -> bool:

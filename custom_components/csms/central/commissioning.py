@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from .errors import CallErrorResponse
+from .redaction import redact_configuration_value
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -128,7 +129,12 @@ async def push_configuration(
         try:
             answer = await request("ChangeConfiguration", {"key": key, "value": value})
         except CallErrorResponse as err:
-            _LOGGER.warning("ChangeConfiguration %s=%s failed: %s", key, value, err)
+            _LOGGER.warning(
+                "ChangeConfiguration %s=%s failed: %s",
+                key,
+                redact_configuration_value(key, value),
+                err,
+            )
             result.statuses[key] = "Failed"
             continue
         result.statuses[key] = str(answer.get("status"))

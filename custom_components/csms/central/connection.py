@@ -17,6 +17,7 @@ from ocpp.v16.enums import (
     Action,
     ChargePointErrorCode,
     DataTransferStatus,
+    GenericStatus,
     Reason,
     RegistrationStatus,
 )
@@ -26,6 +27,7 @@ from . import metering
 from .authorization import Purpose
 from .errors import CallErrorResponse, NotConnectedError, RequestTimeoutError
 from .events import ChargePointEvent, EventKind
+from .firmware import UploadPurpose
 from .frames import (
     FrameError,
     as_ocpp16_error,
@@ -34,6 +36,9 @@ from .frames import (
     validate_call,
 )
 from .model import ChargePoint
+from .rate_limit import CallThrottle
+from .redaction import redact_frame, redact_logger
+from .security_events import SecurityEvent
 from .timestamps import format_timestamp, parse_timestamp, utcnow
 
 if TYPE_CHECKING:
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 _TRAFFIC_LOGGER = logging.getLogger(f"{__package__}.traffic")
+# Every frame passes through that logger: no id tag or secret may reach a handler.
+redact_logger(_TRAFFIC_LOGGER)
 
 # BootNotification interval for a charger that is not (yet) accepted: a
 # pending one asks again soon, a rejected one stays quiet for a while.
@@ -74,8 +81,9 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         central: CentralSystem,
         *,
         response_timeout: float,
+        throttle: CallThrottle | None = None,
     ) -> None:
-        """Bind a charge point to its websocket."""
+        """Bind a charge point to its websocket; ``throttle`` paces its calls."""
         super().__init__(
             charge_point.charge_point_id,
             websocket,
@@ -87,6 +95,9 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         self.charge_point = charge_point
         self.websocket = websocket
         self._central = central
+        # The CSR of a SignCertificate answered Accepted, signed once the answer is out.
+        self._accepted_csr: str | None = None
+        self._throttle = throttle
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         """Parse and dispatch one frame, answering faults the OCPP-J 1.6 way.
@@ -100,7 +111,8 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         try:
             message = parse_frame(raw_msg)
         except FrameError as err:
-            _LOGGER.warning("%s: malformed frame %.200r: %s", self.id, raw_msg, err)
+            await self._pace()
+            _LOGGER.warning("%s: malformed frame %.200r: %s", self.id, redact_frame(raw_msg), err)
             await self._send(err.call_error().to_json())
             return
         if isinstance(message, CallResult | CallError):
@@ -109,9 +121,21 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
             if self._call_lock.locked():
                 self._response_queue.put_nowait(message)
             else:
-                _LOGGER.debug("%s: ignoring answer to no pending call: %.200r", self.id, raw_msg)
+                _LOGGER.debug(
+                    "%s: ignoring answer to no pending call: %.200r", self.id, redact_frame(raw_msg)
+                )
             return
+        await self._pace()
         await self._answer_call(message)
+
+    async def _pace(self) -> None:
+        """Hold a call (or a malformed frame) back while the charger sends too fast.
+
+        Answers to our calls never wait. Nothing else is read from this
+        socket meanwhile, which slows the charger down; nothing is dropped.
+        """
+        if self._throttle is not None:
+            await self._throttle.wait()
 
     async def _answer_call(self, message: Call) -> None:
         if message.action not in self.route_map:
@@ -203,6 +227,7 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         charge_point.serial_number = payload.get("charge_point_serial_number") or payload.get(
             "charge_box_serial_number"
         )
+        self._central.firmware_booted(charge_point, payload.get("firmware_version"))
         charge_point.firmware_version = payload.get("firmware_version")
         charge_point.iccid = payload.get("iccid")
         charge_point.imsi = payload.get("imsi")
@@ -376,7 +401,14 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
     @handles(Action.data_transfer)
     def on_data_transfer(self, vendor_id: str, **payload: Any) -> call_result.DataTransfer:
         """No vendor extensions are known (OCPP 1.6 section 4.3)."""
-        _LOGGER.debug("%s: DataTransfer from vendor %s: %s", self.id, vendor_id, payload)
+        # The data is the vendor's own format and may hold a card number.
+        _LOGGER.debug(
+            "%s: DataTransfer from vendor %s, message %s, %s characters of data",
+            self.id,
+            vendor_id,
+            payload.get("message_id"),
+            len(str(payload.get("data") or "")),
+        )
         return call_result.DataTransfer(status=DataTransferStatus.unknown_vendor_id)
 
     @handles(Action.diagnostics_status_notification)
@@ -384,15 +416,64 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         self, status: str
     ) -> call_result.DiagnosticsStatusNotification:
         """Record the progress of a diagnostics upload."""
-        self.charge_point.diagnostics_status = status
-        self._central.charge_point_updated(self.charge_point)
+        self._central.upload_status_reported(self.charge_point, UploadPurpose.DIAGNOSTICS, status)
         return call_result.DiagnosticsStatusNotification()
+
+    @handles(Action.log_status_notification)
+    def on_log_status_notification(
+        self, status: str, **payload: Any
+    ) -> call_result.LogStatusNotification:
+        """Record the progress of a log upload (security extension, GetLog)."""
+        self._central.upload_status_reported(
+            self.charge_point, UploadPurpose.LOG, status, payload.get("request_id")
+        )
+        return call_result.LogStatusNotification()
 
     @handles(Action.firmware_status_notification)
     def on_firmware_status_notification(
         self, status: str
     ) -> call_result.FirmwareStatusNotification:
         """Record the progress of a firmware update."""
-        self.charge_point.firmware_status = status
-        self._central.charge_point_updated(self.charge_point)
+        self._central.firmware_status_reported(self.charge_point, status)
         return call_result.FirmwareStatusNotification()
+
+    @handles(Action.signed_firmware_status_notification)
+    def on_signed_firmware_status_notification(
+        self, status: str, **payload: Any
+    ) -> call_result.SignedFirmwareStatusNotification:
+        """Record the progress of a signed firmware update (security extension)."""
+        self._central.firmware_status_reported(
+            self.charge_point, status, payload.get("request_id"), signed=True
+        )
+        return call_result.SignedFirmwareStatusNotification()
+
+    # Security extension (Security Whitepaper edition 2, sections 3 and 4).
+
+    @handles(Action.security_event_notification)
+    def on_security_event_notification(
+        self, timestamp: str, **payload: Any
+    ) -> call_result.SecurityEventNotification:
+        """Record a security event; types of the charger's own are taken too."""
+        event = SecurityEvent(
+            type=payload["type"],
+            timestamp=parse_timestamp(timestamp, fallback=utcnow()),
+            tech_info=payload.get("tech_info"),
+        )
+        self._central.security_event(self.charge_point, event)
+        return call_result.SecurityEventNotification()
+
+    @handles(Action.sign_certificate)
+    def on_sign_certificate(self, csr: str) -> call_result.SignCertificate:
+        """Accept a CSR that will be signed; the signing follows the answer."""
+        accepted = self._central.accepts_certificate_request(self.charge_point, csr)
+        self._accepted_csr = csr if accepted else None
+        return call_result.SignCertificate(
+            status=GenericStatus.accepted if accepted else GenericStatus.rejected
+        )
+
+    @after(Action.sign_certificate)
+    def after_sign_certificate(self, **_: Any) -> None:
+        """Have the accepted CSR signed: CertificateSigned must come after our answer."""
+        csr, self._accepted_csr = self._accepted_csr, None
+        if csr is not None:
+            self._central.certificate_requested(self.charge_point, csr)

@@ -7,9 +7,9 @@ are HTTP answers (401, 403, 404) and no websocket is ever opened for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class SecurityProfile(IntEnum):
@@ -54,3 +54,40 @@ class CredentialStore(Protocol):
         it used (-1: none). The store raises the recorded profile and ends a
         rotation once the new password (index 0) has been used.
         """
+
+
+@dataclass(slots=True)
+class ChargePointSecurity:
+    """The secrets and security profile the central system keeps for one charge point."""
+
+    password_hashes: list[str] = field(default_factory=list)
+    profile: SecurityProfile = SecurityProfile.UNSECURED
+
+    @property
+    def credentials(self) -> Credentials:
+        """What the server checks at the handshake."""
+        return Credentials(tuple(self.password_hashes), self.profile)
+
+    def logged_in(self, profile: SecurityProfile, password_index: int) -> bool:
+        """Raise the profile and end a rotation as a login shows; True when anything changed."""
+        changed = False
+        if profile > self.profile:
+            self.profile = profile
+            changed = True
+        if password_index == 0 and len(self.password_hashes) > 1:
+            # The charger uses the new password: the old one is no longer needed.
+            del self.password_hashes[1:]
+            changed = True
+        return changed
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialize (salted hashes only: the passwords themselves are never stored)."""
+        return {"password_hashes": list(self.password_hashes), "profile": int(self.profile)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChargePointSecurity:
+        """Restore from storage."""
+        return cls(
+            password_hashes=list(data.get("password_hashes") or []),
+            profile=SecurityProfile(int(data.get("profile") or 0)),
+        )

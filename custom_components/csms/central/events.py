@@ -16,6 +16,18 @@ class EventKind(StrEnum):
     ERROR_REPORTED = "error_reported"
     TRANSACTION_STARTED = "transaction_started"
     TRANSACTION_STOPPED = "transaction_stopped"
+    # Reservation profile (data: reservation_id, id_tag, expiry_date; used: the
+    # transaction_id; ended: the reason).
+    RESERVATION_MADE = "reservation_made"
+    RESERVATION_USED = "reservation_used"
+    RESERVATION_ENDED = "reservation_ended"
+    # Security extension: a SecurityEventNotification (type, timestamp, tech_info).
+    SECURITY_EVENT = "security_event"
+    # Firmware management: a firmware update's progress (also signed
+    # updates), an upload's progress (diagnostics, log) and a file received.
+    FIRMWARE_STATUS = "firmware_status"
+    UPLOAD_STATUS = "upload_status"
+    UPLOAD_RECEIVED = "upload_received"
 
 
 @dataclass(frozen=True, slots=True)

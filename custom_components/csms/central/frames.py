@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from jsonschema import Draft4Validator
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError, best_match
 from ocpp.exceptions import (
     FormationViolationError,
     FormatViolationError,
@@ -27,6 +27,8 @@ from ocpp.exceptions import (
 )
 from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
 from ocpp.v16.enums import Action
+
+from .redaction import is_id_tag_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +48,11 @@ CHARGE_POINT_ACTIONS = (
     Action.diagnostics_status_notification,
     Action.firmware_status_notification,
     Action.heartbeat,
+    Action.log_status_notification,
     Action.meter_values,
+    Action.security_event_notification,
+    Action.sign_certificate,
+    Action.signed_firmware_status_notification,
     Action.start_transaction,
     Action.status_notification,
     Action.stop_transaction,
@@ -189,8 +195,24 @@ def validate_call(call: Call) -> None:
     if essentials is not None and all(
         isinstance(call.payload.get(name), kind) for name, kind in essentials.items()
     ):
-        _LOGGER.warning("Taking %s despite a schema fault: %s", call.action, error.message)
+        _LOGGER.warning("Taking %s despite a schema fault: %s", call.action, _fault(error))
         return
     error_class = _SCHEMA_ERRORS.get(str(error.validator), FormationViolationError)
-    location = "/".join(str(part) for part in error.absolute_path)
-    raise error_class(details={"cause": f"{location or 'payload'}: {error.message}"})
+    raise error_class(details={"cause": _fault(error)})
+
+
+def _fault(error: ValidationError) -> str:
+    """Where and how a payload breaks its schema.
+
+    Never with an id tag's value: it is a card number, and the cause ends
+    up in logs and in the CALLERROR.
+    """
+    location = "/".join(str(part) for part in error.absolute_path) or "payload"
+    path = error.absolute_path
+    if not path or not is_id_tag_key(str(path[-1])):
+        return f"{location}: {error.message}"
+    # jsonschema starts most messages with the value: "'04A1...' is too long".
+    value = repr(error.instance)
+    if error.message.startswith(value):
+        return f"{location}: the value{error.message.removeprefix(value)}"
+    return f"{location}: fails {error.validator} {error.validator_value!r}"

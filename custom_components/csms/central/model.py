@@ -12,9 +12,12 @@ from typing import Any
 
 from .audit import MessageLog
 from .commissioning import supports_profile
+from .credentials import ChargePointSecurity
+from .firmware import FirmwareManagementState
 from .ledger import Interval
 from .local_list import LocalListState
 from .register import EnergyRegister
+from .reservations import Reservation
 from .smart_charging import ChargingCapabilities
 
 # OCPP uses connector 0 for the charge point as a whole.
@@ -155,6 +158,9 @@ class Connector:
     # The charging profiles csms manages here, as the charger accepted them,
     # by purpose: an identical profile is never sent twice.
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The reservation the charger accepted for it (connector 0: for the
+    # charge point as a whole).
+    reservation: Reservation | None = None
 
     def quarter_hours_of(self, transaction: Transaction, intervals: list[Interval]) -> None:
         """Remember a transaction's energy in the latest quarter hours."""
@@ -199,12 +205,14 @@ class Connector:
             "limit_a": self.limit_a,
             "failsafe_a": self.failsafe_a,
             "profiles": self.profiles,
+            "reservation": self.reservation.to_dict() if self.reservation else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Connector:
         """Restore from storage."""
         last = data.get("last_transaction")
+        reservation = data.get("reservation")
         register = data.get("register")
         if register is None:
             # Stored by 0.2 and earlier: the plain register.
@@ -222,6 +230,7 @@ class Connector:
             limit_a=data.get("limit_a"),
             failsafe_a=data.get("failsafe_a"),
             profiles=data.get("profiles") or {},
+            reservation=Reservation.from_dict(reservation) if reservation else None,
         )
 
 
@@ -251,6 +260,10 @@ class ChargePoint:
     local_list: LocalListState = field(default_factory=LocalListState)
     diagnostics_status: str | None = None
     firmware_status: str | None = None
+    # Firmware requests, log status and uploads (see .firmware).
+    firmware_management: FirmwareManagementState = field(default_factory=FirmwareManagementState)
+    # Its passwords (salted hashes) and the lowest security profile it may use.
+    security: ChargePointSecurity = field(default_factory=ChargePointSecurity)
     connectors: dict[int, Connector] = field(default_factory=dict)
     # Open transactions by id. A charger that was offline may deliver a
     # transaction's StopTransaction after a newer one has started on the same
@@ -307,6 +320,8 @@ class ChargePoint:
             "meter_serial_number": self.meter_serial_number,
             "configuration": self.configuration,
             "local_list": self.local_list.to_dict(),
+            "security": self.security.to_dict(),
+            "firmware_management": self.firmware_management.to_dict(),
             "connectors": [c.to_dict() for c in self.connectors.values()],
             "transactions": [t.to_dict() for t in self.transactions.values()],
         }
@@ -323,6 +338,10 @@ class ChargePoint:
             meter_serial_number=data.get("meter_serial_number"),
             configuration=data.get("configuration") or {},
             local_list=LocalListState.from_dict(data.get("local_list") or {}),
+            security=ChargePointSecurity.from_dict(data.get("security") or {}),
+            firmware_management=FirmwareManagementState.from_dict(
+                data.get("firmware_management") or {}
+            ),
         )
         for connector_data in data.get("connectors", []):
             connector = Connector.from_dict(connector_data)
