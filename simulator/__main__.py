@@ -14,6 +14,7 @@ import contextlib
 import logging
 import random
 import signal
+import ssl
 import sys
 
 from ._ocpp import OCPPError, messages
@@ -65,6 +66,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--stagger", type=float, default=0.1, help="seconds between charger connects"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for pauses and meter noise")
+    parser.add_argument(
+        "--password", help="HTTP Basic password of every charger (security profiles 1 and 2)"
+    )
+    parser.add_argument(
+        "--ca-file", help="CA certificate (PEM) the chargers trust for a wss:// URL"
+    )
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log every frame")
     verbosity.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
@@ -90,6 +97,7 @@ class Fleet:
     def __init__(self, args: argparse.Namespace) -> None:
         """Create the chargers; nothing connects yet."""
         self.args = args
+        ssl_context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
         self.charge_points = [
             SimulatedChargePoint(
                 charger_id(args.id_prefix, number),
@@ -98,6 +106,8 @@ class Fleet:
                 seed=args.seed * 100_003 + number,
                 auto_meter_values=True,
                 record_frames=False,
+                password=args.password,
+                ssl_context=ssl_context,
             )
             for number in range(1, args.count + 1)
         ]

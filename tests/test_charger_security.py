@@ -7,7 +7,7 @@ import socket
 from types import SimpleNamespace
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -330,7 +330,7 @@ def _security_options(**options: Any) -> dict[str, Any]:
     return {
         CONF_CERTIFICATE_SIGNING: "local_ca",
         CONF_MAX_CONNECTIONS: 2000,
-        CONF_MAX_FRAME_KIB: 256,
+        CONF_MAX_FRAME_KIB: 1024,
         **options,
     }
 
@@ -445,7 +445,7 @@ async def test_the_tls_port_needs_usable_files(
 
 
 async def test_a_tls_port_whose_certificate_vanished_is_a_repair_issue(
-    hass: HomeAssistant, tmp_path: Path
+    hass: HomeAssistant, tmp_path: Path, charge_points: list[ChargePointCore]
 ) -> None:
     authority = TestAuthority(tmp_path)
     files = authority.issue("127.0.0.1", server=True)
@@ -458,11 +458,17 @@ async def test_a_tls_port_whose_certificate_vanished_is_a_repair_issue(
     )
     files.key.unlink()
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    # The plain port still takes chargers.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.server.tls_port is None
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"tls_unavailable_{entry.entry_id}")
     assert issue is not None
     assert str(files.key) in issue.translation_placeholders["error"]
+    charge_point = SimulatedChargePoint("CP001")
+    charge_points.append(charge_point)
+    await charge_point.connect(server_url(entry))
+    assert charge_point.connected
 
 
 async def test_the_tls_port_uses_home_assistants_certificate_by_default(
@@ -482,10 +488,15 @@ async def test_the_tls_port_uses_home_assistants_certificate_by_default(
 async def test_a_tls_port_without_any_certificate_is_a_repair_issue(hass: HomeAssistant) -> None:
     entry = server_config_entry(options={CONF_TLS_PORT: free_port()})
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"tls_unavailable_{entry.entry_id}")
     assert issue is not None
     assert "no certificate" in issue.translation_placeholders["error"]
+    # Fixed (here: no TLS port any more): the issue goes with the next setup.
+    hass.config_entries.async_update_entry(entry, options={})
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"tls_unavailable_{entry.entry_id}") is None
 
 
 async def test_a_charger_without_the_security_profile_key_still_gets_its_password(
@@ -502,3 +513,55 @@ async def test_a_charger_without_the_security_profile_key_still_gets_its_passwor
     await hass.config_entries.flow.async_configure(result["flow_id"], {})
     await charge_point.disconnect()
     assert (await charge_point.connect(server_url(server_entry))).status == "Accepted"
+
+
+async def test_a_disabled_charger_keeps_its_password(
+    hass: HomeAssistant, connect: Any, server_entry: MockConfigEntry
+) -> None:
+    await connect("CP001")
+    await _set_password(hass, charge_point_id="CP001", password=PASSWORD)
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "CP001")
+    assert entry is not None
+    await hass.config_entries.async_set_disabled_by(entry.entry_id, ConfigEntryDisabler.USER)
+    await hass.async_block_till_done()
+    # Not admitted while disabled, but stored with its password: no way back to profile 0.
+    stored = server_entry.runtime_data.central.as_dict()["charge_points"]
+    (charge_point,) = (item for item in stored if item["charge_point_id"] == "CP001")
+    assert len(charge_point["security"]["password_hashes"]) == 1
+    assert await _refused(server_entry, "CP001") == 401
+
+
+async def test_an_ignored_charger_is_unknown_to_a_refusing_server(
+    hass: HomeAssistant,
+) -> None:
+    server = await _refusing_server(hass)
+    MockConfigEntry(domain=DOMAIN, unique_id="IGN01", source="ignore", data={}).add_to_hass(hass)
+    assert await _refused(server, "IGN01") == 404
+
+
+async def test_adding_a_charger_that_waits_as_discovered(
+    hass: HomeAssistant, server_entry: MockConfigEntry, charge_points: list[ChargePointCore]
+) -> None:
+    await _open(hass, server_entry, "NEW8", charge_points)
+    await _open(hass, server_entry, "NEW9", charge_points)
+    await _discovery(hass, "NEW8")
+    await _discovery(hass, "NEW9")
+    result = await hass.config_entries.options.async_init(server_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "add_charger"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CHARGE_POINT_ID: "NEW9", CONF_SET_PASSWORD: True}
+    )
+    assert result["step_id"] == "charger_added"
+    await hass.config_entries.options.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "NEW9") is not None
+    assert not [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"].get("unique_id") == "NEW9"
+    ]
+    assert len(_security(server_entry, "NEW9").password_hashes) == 1
+    # The other discovered charger still waits for an answer.
+    assert await _discovery(hass, "NEW8")

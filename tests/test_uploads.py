@@ -31,7 +31,7 @@ from pytest_homeassistant_custom_component.typing import (
 
 from custom_components.csms.central.firmware import UploadPurpose
 from custom_components.csms.const import DOMAIN
-from custom_components.csms.uploads import UPLOADS, safe_file_name, uploaded_file
+from custom_components.csms.uploads import UPLOADS, charger_folder, safe_file_name, uploaded_file
 from simulator import SimulatedChargePoint
 
 from .conftest import add_charge_point, server_url
@@ -389,3 +389,10 @@ async def test_uploads_in_the_logbook(
         "Carport diagnostics uploaded (diagnostics-CP001.log, 2.9 KiB)",
         "Carport diagnostics upload: Uploaded",
     ]
+
+
+def test_chargers_whose_ids_are_no_file_names_get_folders_of_their_own() -> None:
+    folders = {charger_folder(charge_point_id) for charge_point_id in ("CP_1", "CP 1", "CP/1")}
+    assert len(folders) == 3
+    assert "CP_1" in folders
+    assert all(safe_file_name(folder) == folder for folder in folders)

@@ -38,6 +38,7 @@ from .requests import async_request
 from .service_helpers import (
     ATTR_CONNECTOR_ID,
     CONNECTOR_OR_CHARGE_POINT,
+    MAX_CERTIFICATE_LENGTH,
     Operation,
     Target,
     async_register_operations,
@@ -70,8 +71,6 @@ EXTENDED_MESSAGE_TRIGGERS: tuple[str, ...] = (
     MessageTrigger.status_notification,
 )
 CERTIFICATE_TYPES = [str(use) for use in CertificateUse]
-# InstallCertificate.req: certificate maxLength.
-MAX_CERTIFICATE_LENGTH = 5500
 HEX = vol.All(cv.string, vol.Match(r"^[0-9a-fA-F]+$", msg="expected hexadecimal digits"))
 CERTIFICATE_HASH_DATA = vol.Schema(
     {
@@ -142,11 +141,6 @@ def _certificates(field: str, text: str) -> list[Any]:
         raise service_error("invalid_certificate", field=field) from err
 
 
-def _require_connection(target: Target) -> None:
-    if not target.runtime.charge_point.connected:
-        raise service_error("charge_point_not_connected", charge_point_id=target.charge_point_id)
-
-
 async def _certificate_to_install(hass: HomeAssistant, data: dict[str, Any]) -> str:
     """The PEM to install: the one given, or the local CA's root."""
     given: str | None = data.get(ATTR_CERTIFICATE)
@@ -196,7 +190,7 @@ def async_setup_certificate_services(hass: HomeAssistant) -> None:
     async def install_certificate(call: ServiceCall) -> ServiceResponse:
         target = resolve_target(hass, call.data)
         certificate = await _certificate_to_install(hass, call.data)
-        _require_connection(target)
+        target.require_connected()
         return await async_request(
             target.runtime,
             Action.install_certificate,
@@ -206,7 +200,7 @@ def async_setup_certificate_services(hass: HomeAssistant) -> None:
 
     async def certificate_signed(call: ServiceCall) -> ServiceResponse:
         target = resolve_target(hass, call.data)
-        _require_connection(target)
+        target.require_connected()
         chain = await _checked_chain(target, call.data[ATTR_CERTIFICATE_CHAIN])
         return await async_send_certificate_chain(
             hass, target.runtime, chain, signer=SIGNER_SERVICE

@@ -19,15 +19,12 @@ from ocpp.v16.enums import Action
 
 from .central.credentials import Credentials, CredentialStore, SecurityProfile
 from .central.errors import RequestError
-from .central.passwords import authorization_key, hash_password
-from .const import DOMAIN, ONBOARDING_REFUSE
+from .central.passwords import MAX_AUTHORIZATION_KEY_BYTES, authorization_key, hash_password
+from .const import CONF_SERVER_ENTRY_ID, DOMAIN, ONBOARDING_REFUSE
 from .hub import Hub
 from .requests import request_errors
 
 _LOGGER = logging.getLogger(__name__)
-
-# The longest password that travels as AuthorizationKey: 20 bytes, 40 hex digits.
-MAX_AUTHORIZATION_KEY_PASSWORD = 20
 
 
 class ServerCredentials(CredentialStore):
@@ -39,11 +36,14 @@ class ServerCredentials(CredentialStore):
         self._hub = hub
 
     def credentials(self, charge_point_id: str) -> Credentials | None:
-        """Known: it has a charge point entry (of any server, ignored and disabled ones too)."""
-        if (
-            self._hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id)
-            is None
-        ):
+        """Known: it has a charge point entry of this server (a disabled one too).
+
+        An ignored charger, or one of another server, is unknown here: a server
+        that takes only added chargers answers it 404, others let it boot, to
+        be rejected.
+        """
+        entry = self._hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id)
+        if entry is None or entry.data.get(CONF_SERVER_ENTRY_ID) != self._hub.server_entry_id:
             return None
         charge_point = self._hub.central.charge_points.get(charge_point_id)
         return charge_point.security.credentials if charge_point is not None else Credentials()
@@ -87,7 +87,7 @@ async def async_set_password(
     charge_point = hub.central.charge_point(charge_point_id)
     security = charge_point.security
     new_hash = await hass.async_add_executor_job(hash_password, password)
-    if not send or not charge_point.connected or len(password) > MAX_AUTHORIZATION_KEY_PASSWORD:
+    if not send or not charge_point.connected or len(password) > MAX_AUTHORIZATION_KEY_BYTES:
         security.password_hashes = [new_hash]
         hub.central.charge_point_updated(charge_point)
         return False

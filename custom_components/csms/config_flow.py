@@ -555,7 +555,7 @@ class ServerOptionsFlow(OptionsFlow):
                 ): probatio.All(_number(10, 100_000), probatio.Coerce(int)),
                 probatio.Required(
                     CONF_MAX_FRAME_KIB, default=DEFAULT_LIMITS.max_frame_bytes // 1024
-                ): probatio.All(_number(16, 16_384, "KiB"), probatio.Coerce(int)),
+                ): probatio.All(_number(64, 16_384, "KiB"), probatio.Coerce(int)),
             }
         )
         return self.async_show_form(
@@ -623,13 +623,12 @@ class ServerOptionsFlow(OptionsFlow):
         self, charge_point_id: str, user_input: dict[str, Any]
     ) -> ConfigFlowResult:
         server_entry_id = self.config_entry.entry_id
-        password: str | None = None
-        if user_input[CONF_SET_PASSWORD]:
-            hub = await async_get_hub(self.hass, server_entry_id)
-            password = generate_password()
-            # Entered at the charger by the installer: required from its first connection.
-            await async_set_password(self.hass, hub, charge_point_id, password, send=False)
-        await self.hass.config_entries.flow.async_init(
+        flows = self.hass.config_entries.flow
+        for flow in flows.async_progress_by_handler(DOMAIN):
+            # It waits as a discovered charger: adding it here answers that too.
+            if flow["context"].get("unique_id") == charge_point_id:
+                flows.async_abort(flow["flow_id"])
+        await flows.async_init(
             DOMAIN,
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
             data={
@@ -639,6 +638,12 @@ class ServerOptionsFlow(OptionsFlow):
                 "accept": True,
             },
         )
+        password: str | None = None
+        if user_input[CONF_SET_PASSWORD]:
+            hub = await async_get_hub(self.hass, server_entry_id)
+            password = generate_password()
+            # Entered at the charger by the installer: required from its next connection.
+            await async_set_password(self.hass, hub, charge_point_id, password, send=False)
         if password is None:
             return self.async_create_entry(data=dict(self.config_entry.options))
         return self.async_show_form(

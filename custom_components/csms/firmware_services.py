@@ -27,7 +27,6 @@ from homeassistant.core import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
-from homeassistant.util import dt as dt_util
 from ocpp.v16.enums import Action, Log
 import probatio as vol
 
@@ -36,7 +35,15 @@ from .central.firmware import UploadPurpose
 from .central.timestamps import format_timestamp, utcnow
 from .const import DOMAIN
 from .requests import async_request
-from .service_helpers import NON_NEGATIVE_INT, Target, resolve_target, service_error, service_schema
+from .service_helpers import (
+    MAX_CERTIFICATE_LENGTH,
+    NON_NEGATIVE_INT,
+    Target,
+    resolve_target,
+    service_error,
+    service_schema,
+    utc_datetime,
+)
 from .uploads import UPLOADS, UploadGrant, async_setup_uploads, download_path, upload_location
 
 SERVICE_UPDATE_FIRMWARE = "update_firmware"
@@ -63,8 +70,6 @@ ATTR_LATEST_TIMESTAMP = "latest_timestamp"
 LOCATION_SCHEMES = frozenset({"ftp", "ftps", "sftp", "http", "https"})
 # The security extension's locations are at most 512 characters long.
 MAX_LOCATION_LENGTH = 512
-# Security Whitepaper FirmwareType: signingCertificate and signature.
-MAX_CERTIFICATE_LENGTH = 5500
 MAX_SIGNATURE_LENGTH = 800
 # Answers to GetLog and SignedUpdateFirmware that take the request
 # (AcceptedCanceled: an earlier one was dropped for it).
@@ -75,11 +80,6 @@ CERTIFICATE_REFUSALS = frozenset({"InvalidCertificate", "RevokedCertificate"})
 
 type _Handler = Callable[[HomeAssistant, ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 type _ServiceHandler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
-
-
-def _utc_datetime(value: Any) -> datetime:
-    """A date and time; without an offset it is Home Assistant's local time."""
-    return dt_util.as_utc(cv.datetime(value))
 
 
 _RETRIES: dict[Any, Any] = {
@@ -94,21 +94,21 @@ _DESTINATION: dict[Any, Any] = {
 
 UPDATE_FIRMWARE_FIELDS: dict[Any, Any] = {
     vol.Required(ATTR_LOCATION): cv.string,
-    vol.Optional(ATTR_RETRIEVE_DATE): _utc_datetime,
+    vol.Optional(ATTR_RETRIEVE_DATE): utc_datetime,
     **_RETRIES,
 }
 SIGNED_UPDATE_FIRMWARE_FIELDS: dict[Any, Any] = {
     vol.Required(ATTR_LOCATION): cv.string,
-    vol.Optional(ATTR_RETRIEVE_DATE): _utc_datetime,
-    vol.Optional(ATTR_INSTALL_DATE): _utc_datetime,
+    vol.Optional(ATTR_RETRIEVE_DATE): utc_datetime,
+    vol.Optional(ATTR_INSTALL_DATE): utc_datetime,
     vol.Required(ATTR_SIGNING_CERTIFICATE): cv.string,
     vol.Required(ATTR_SIGNATURE): cv.string,
     **_RETRIES,
 }
 GET_DIAGNOSTICS_FIELDS: dict[Any, Any] = {
     **_DESTINATION,
-    vol.Optional(ATTR_START_TIME): _utc_datetime,
-    vol.Optional(ATTR_STOP_TIME): _utc_datetime,
+    vol.Optional(ATTR_START_TIME): utc_datetime,
+    vol.Optional(ATTR_STOP_TIME): utc_datetime,
     **_RETRIES,
 }
 GET_LOG_FIELDS: dict[Any, Any] = {
@@ -116,8 +116,8 @@ GET_LOG_FIELDS: dict[Any, Any] = {
         [str(kind) for kind in Log]
     ),
     **_DESTINATION,
-    vol.Optional(ATTR_OLDEST_TIMESTAMP): _utc_datetime,
-    vol.Optional(ATTR_LATEST_TIMESTAMP): _utc_datetime,
+    vol.Optional(ATTR_OLDEST_TIMESTAMP): utc_datetime,
+    vol.Optional(ATTR_LATEST_TIMESTAMP): utc_datetime,
     **_RETRIES,
 }
 
@@ -205,11 +205,6 @@ def _check_firmware_management(target: Target) -> None:
         )
 
 
-def _check_connected(target: Target) -> None:
-    if not target.runtime.charge_point.connected:
-        raise service_error("charge_point_not_connected", charge_point_id=target.charge_point_id)
-
-
 def _timestamp(value: datetime | None) -> str | None:
     return format_timestamp(value) if value is not None else None
 
@@ -279,7 +274,7 @@ async def _update_firmware(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     data = call.data
     target = _target(hass, call)
     location = checked_location(data[ATTR_LOCATION])
-    _check_connected(target)
+    target.require_connected()
     retrieve_date = data.get(ATTR_RETRIEVE_DATE) or utcnow()
     payload = {"location": location, "retrieve_date": format_timestamp(retrieve_date)}
     # UpdateFirmware.conf has no status: the charger takes the request.
@@ -301,7 +296,7 @@ async def _signed_update_firmware(hass: HomeAssistant, call: ServiceCall) -> Ser
     _check_order(data, ATTR_RETRIEVE_DATE, ATTR_INSTALL_DATE)
     _check_signing_certificate(data[ATTR_SIGNING_CERTIFICATE])
     _check_signature(data[ATTR_SIGNATURE])
-    _check_connected(target)
+    target.require_connected()
     central = target.runtime.hub.central
     charge_point = target.runtime.charge_point
     request_id = central.next_request_id(charge_point)
@@ -331,7 +326,7 @@ async def _get_diagnostics(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     data = call.data
     target = _target(hass, call)
     _check_order(data, ATTR_START_TIME, ATTR_STOP_TIME)
-    _check_connected(target)
+    target.require_connected()
     destination = _Destination(hass, target, data, UploadPurpose.DIAGNOSTICS)
     payload = {
         "location": destination.location,
@@ -354,7 +349,7 @@ async def _get_log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     data = call.data
     target = resolve_target(hass, call.data)
     _check_order(data, ATTR_OLDEST_TIMESTAMP, ATTR_LATEST_TIMESTAMP)
-    _check_connected(target)
+    target.require_connected()
     central = target.runtime.hub.central
     request_id = central.next_request_id(target.runtime.charge_point)
     destination = _Destination(hass, target, data, UploadPurpose.LOG, request_id)

@@ -22,7 +22,6 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.start import async_at_started
 from homeassistant.util import dt as dt_util
@@ -55,6 +54,7 @@ from .service_helpers import (
     resolve_target,
     service_error,
     service_schema,
+    utc_datetime,
 )
 
 OPERATIONS: dict[str, Operation] = {}
@@ -70,11 +70,6 @@ ATTR_RESERVATION_ID = "reservation_id"
 MAX_EXPIRY_TIMER_S = 3600.0
 
 RESERVATION_ID = vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_RESERVATION_ID))
-
-
-def _utc_datetime(value: Any) -> datetime:
-    """A date and time in UTC; without an offset it is Home Assistant's local time."""
-    return dt_util.as_utc(cv.datetime(value))
 
 
 def _connector_id(target: Target, data: dict[str, Any]) -> int:
@@ -107,11 +102,6 @@ async def _check_charge_point_wide(target: Target) -> None:
         )
 
 
-def _check_connected(target: Target) -> None:
-    if not target.runtime.charge_point.connected:
-        raise service_error("charge_point_not_connected", charge_point_id=target.charge_point_id)
-
-
 async def _async_reserve_now(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     target = resolve_target(hass, call.data)
     _check_supported(target)
@@ -121,7 +111,7 @@ async def _async_reserve_now(hass: HomeAssistant, call: ServiceCall) -> ServiceR
         raise service_error(
             "reservation_expiry_in_past", expiry_date=dt_util.as_local(expiry_date).isoformat()
         )
-    _check_connected(target)
+    target.require_connected()
     if connector_id == CHARGE_POINT_WIDE:
         await _check_charge_point_wide(target)
     central = target.runtime.hub.central
@@ -192,7 +182,7 @@ def _reservation_to_cancel(hass: HomeAssistant, data: dict[str, Any]) -> tuple[T
 
 async def _async_cancel_reservation(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     target, reservation_id = _reservation_to_cancel(hass, call.data)
-    _check_connected(target)
+    target.require_connected()
     reservations = target.runtime.hub.central.reservations
     with reservations.cancelling(reservation_id):
         response = await async_request(
@@ -263,7 +253,7 @@ def async_setup_reservation_services(hass: HomeAssistant) -> None:
         schema=service_schema(
             {
                 vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR_OR_CHARGE_POINT,
-                vol.Required(ATTR_EXPIRY_DATE): _utc_datetime,
+                vol.Required(ATTR_EXPIRY_DATE): utc_datetime,
                 vol.Required(ATTR_ID_TAG): ID_TAG,
                 vol.Optional(ATTR_PARENT_ID_TAG): ID_TAG,
             }

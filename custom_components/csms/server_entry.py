@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import NoReturn
 
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
@@ -10,8 +11,17 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 
 from .central import OcppServer
+from .central.certificate_authority import CertificateAuthorityError
+from .central.server_settings import TlsListener
+from .certificates import async_local_ca
 from .charger_security import ServerCredentials
-from .const import CONF_SERVER_ENTRY_ID, DOMAIN
+from .const import (
+    CERTIFICATE_SIGNING_LOCAL_CA,
+    CONF_CERTIFICATE_SIGNING,
+    CONF_SERVER_ENTRY_ID,
+    CONF_TLS_PORT,
+    DOMAIN,
+)
 from .hub import async_drop_hub, async_get_hub
 from .runtime import ServerConfigEntry
 from .server_security import TlsSetupError, async_tls_listener, server_limits
@@ -50,13 +60,40 @@ def _raise_not_ready(
     )
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bool:
-    """Start listening for chargers."""
-    hub = await async_get_hub(hass, entry.entry_id)
+async def _async_tls_or_issue(hass: HomeAssistant, entry: ServerConfigEntry) -> TlsListener | None:
+    """The TLS port; without a usable certificate a repair issue, and the plain port alone.
+
+    A vanished certificate must not keep the chargers on the plain port out.
+    """
+    if entry.options.get(CONF_TLS_PORT) and (
+        entry.options.get(CONF_CERTIFICATE_SIGNING, CERTIFICATE_SIGNING_LOCAL_CA)
+        == CERTIFICATE_SIGNING_LOCAL_CA
+    ):
+        # Trusted for client certificates (profile 3) from the start, not only
+        # once the first charger asked for a certificate.
+        with contextlib.suppress(CertificateAuthorityError):
+            await async_local_ca(hass)
     try:
         tls = await async_tls_listener(hass, entry.options)
     except TlsSetupError as err:
-        _raise_not_ready(hass, entry, "tls_unavailable", {"error": err.reason})
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            tls_issue_id(entry.entry_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="tls_unavailable",
+            translation_placeholders={"error": err.reason},
+        )
+        return None
+    ir.async_delete_issue(hass, DOMAIN, tls_issue_id(entry.entry_id))
+    return tls
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bool:
+    """Start listening for chargers."""
+    hub = await async_get_hub(hass, entry.entry_id)
+    tls = await _async_tls_or_issue(hass, entry)
     server = OcppServer(
         hub.central,
         host=entry.data[CONF_HOST],
@@ -76,7 +113,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bo
         }
         _raise_not_ready(hass, entry, "port_unavailable", placeholders)
     ir.async_delete_issue(hass, DOMAIN, port_issue_id(entry.entry_id))
-    ir.async_delete_issue(hass, DOMAIN, tls_issue_id(entry.entry_id))
     hub.server = server
     entry.runtime_data = hub
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -83,6 +84,11 @@ class Target:
     def charge_point_id(self) -> str:
         """The OCPP identity of the charger."""
         return self.runtime.charge_point_id
+
+    def require_connected(self) -> None:
+        """Refuse before anything is sent when the charger is not connected."""
+        if not self.runtime.charge_point.connected:
+            raise service_error("charge_point_not_connected", charge_point_id=self.charge_point_id)
 
     def connector_id(self, data: dict[str, Any]) -> int | None:
         """The connector given by connector_id or by a connector's device, checked."""
@@ -179,13 +185,19 @@ def target_of_device(hass: HomeAssistant, device_id: str) -> Target:
     return Target(runtime, connector_id)
 
 
+def utc_datetime(value: Any) -> datetime:
+    """A date and time in UTC; without an offset it is Home Assistant's local time."""
+    return dt_util.as_utc(cv.datetime(value))
+
+
 def utc_timestamp(value: Any) -> str:
     """A date and time as OCPP writes it; without an offset it is Home Assistant's local time."""
-    parsed = cv.datetime(value)
-    return format_timestamp(dt_util.as_utc(parsed))
+    return format_timestamp(utc_datetime(value))
 
 
 NON_NEGATIVE_INT = vol.All(vol.Coerce(int), vol.Range(min=0))
+# OCPP 1.6 security extension: a certificate (PEM) in a request is at most 5500 characters.
+MAX_CERTIFICATE_LENGTH = 5500
 
 # Each operation builds its OCPP payload (snake_case) from the validated call data.
 type PayloadBuilder = Callable[[Target, dict[str, Any]], dict[str, Any]]
@@ -211,10 +223,7 @@ def _operation_handler(
     async def handle(call: ServiceCall) -> ServiceResponse:
         target = resolve_target(hass, call.data)
         payload = operation.payload(target, call.data)
-        if not target.runtime.charge_point.connected:
-            raise service_error(
-                "charge_point_not_connected", charge_point_id=target.charge_point_id
-            )
+        target.require_connected()
         # Rejected and the like are answers too: the caller reads the status.
         response = await async_request(target.runtime, operation.action, payload, accepted=None)
         if operation.on_answer is not None:

@@ -423,10 +423,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         charge_point = target.runtime.charge_point
         if charge_point.configuration and not charge_point.supports_local_list:
             raise service_error("local_list_not_supported", charge_point_id=target.charge_point_id)
-        if not charge_point.connected:
-            raise service_error(
-                "charge_point_not_connected", charge_point_id=target.charge_point_id
-            )
+        target.require_connected()
         with request_errors(target.charge_point_id):
             outcome = await target.runtime.local_list.async_sync(
                 update_type=call.data.get(ATTR_UPDATE_TYPE),

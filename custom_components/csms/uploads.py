@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import hashlib
 from http import HTTPStatus
 import itertools
 import logging
@@ -72,9 +73,22 @@ def safe_file_name(name: str, default: str = "upload") -> str:
     return name[:MAX_FILE_NAME_LENGTH] or default
 
 
+def charger_folder(charge_point_id: str) -> str:
+    """The folder name of a charger's uploads, distinct for distinct ids.
+
+    Ids that are not plain file names ("CP 1", "CP/1") get a hash of the id
+    appended, so two chargers never share a folder.
+    """
+    safe = safe_file_name(charge_point_id)
+    if safe == charge_point_id:
+        return safe
+    digest = hashlib.sha256(charge_point_id.encode()).hexdigest()[:12]
+    return f"{safe[: MAX_FILE_NAME_LENGTH - 13]}-{digest}"
+
+
 def download_path(charge_point_id: str, file_name: str) -> str:
     """Where an administrator downloads an upload (relative to Home Assistant's URL)."""
-    folder = safe_file_name(charge_point_id)
+    folder = charger_folder(charge_point_id)
     return f"{DOWNLOAD_PATH}/{quote(folder, safe='')}/{quote(file_name, safe='')}"
 
 
@@ -143,7 +157,7 @@ class Uploads:
 
     def folder(self, charge_point_id: str) -> Path:
         """The directory of a charger's uploads."""
-        return self.directory / safe_file_name(charge_point_id)
+        return self.directory / charger_folder(charge_point_id)
 
     def _forget_expired(self) -> None:
         now = utcnow()
@@ -370,22 +384,20 @@ class UploadView(HomeAssistantView):
 class DownloadView(HomeAssistantView):
     """Serves an uploaded file to an administrator."""
 
-    url = DOWNLOAD_PATH + "/{charge_point_id}/{file_name}"
+    url = DOWNLOAD_PATH + "/{folder}/{file_name}"
     name = "api:csms:uploads"
     requires_auth = True
 
-    async def get(
-        self, request: web.Request, charge_point_id: str, file_name: str
-    ) -> web.StreamResponse:
+    async def get(self, request: web.Request, folder: str, file_name: str) -> web.StreamResponse:
         """The file, if it is one of a charger's uploads."""
         if not request["hass_user"].is_admin:
             return web.Response(status=HTTPStatus.FORBIDDEN)
         hass = request.app[KEY_HASS]
         uploads = hass.data[UPLOADS]
-        if safe_file_name(charge_point_id) != charge_point_id:
+        if safe_file_name(folder) != folder:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         path = await hass.async_add_executor_job(
-            uploaded_file, uploads.folder(charge_point_id), file_name
+            uploaded_file, uploads.directory / folder, file_name
         )
         if path is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)

@@ -211,3 +211,16 @@ def test_a_schema_fault_never_names_the_id_tag() -> None:
         validate_call(Call("1", "Authorize", {"idTag": {"uid": TAG}}))
     assert TAG not in str(fault.value)
     assert fault.value.details["cause"] == "idTag: the value is not of type 'string'"
+
+
+@pytest.mark.parametrize("redact", [redact_frame, redact_secrets])
+def test_secrets_in_urls_are_redacted(redact: Any) -> None:
+    upload = '[2,"1","GetDiagnostics",{"location":"http://10.0.0.2:8123/api/csms/upload/AbC-_12x"}]'
+    firmware = '[2,"2","UpdateFirmware",{"location":"ftp://user:pa55@host/fw.bin"}]'
+    assert "AbC-_12x" not in redact(upload)
+    assert redact(upload).endswith('/api/csms/upload/<redacted>"}]')
+    assert "pa55" not in redact(firmware)
+    assert "ftp://<redacted>@host/fw.bin" in redact(firmware)
+    # A URL without secrets is left as it is.
+    plain = '[2,"3","UpdateFirmware",{"location":"https://example.com/fw.bin"}]'
+    assert redact(plain) == plain

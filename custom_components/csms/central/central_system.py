@@ -162,13 +162,19 @@ class CentralSystem:
         self.reservations.last_id = data.get("last_reservation_id", 0)
 
     def as_dict(self) -> dict[str, Any]:
-        """The state to persist: that of the admitted charge points."""
+        """The state to persist: that of the admitted charge points, and every one with secrets.
+
+        A disabled charger is not admitted, but its password must survive: it
+        would otherwise come back without one (a downgrade to profile 0).
+        """
         return {
             "version": STORAGE_VERSION,
             "last_transaction_id": self._last_transaction_id,
             "last_reservation_id": self.reservations.last_id,
             "charge_points": [
-                cp.to_dict() for cp in self.charge_points.values() if self.is_admitted(cp)
+                cp.to_dict()
+                for cp in self.charge_points.values()
+                if self.is_admitted(cp) or cp.security.has_secrets
             ],
         }
 

@@ -64,6 +64,11 @@ class ChargePointSecurity:
     profile: SecurityProfile = SecurityProfile.UNSECURED
 
     @property
+    def has_secrets(self) -> bool:
+        """Whether there is anything to remember: a password or a raised profile."""
+        return bool(self.password_hashes) or self.profile > SecurityProfile.UNSECURED
+
+    @property
     def credentials(self) -> Credentials:
         """What the server checks at the handshake."""
         return Credentials(tuple(self.password_hashes), self.profile)

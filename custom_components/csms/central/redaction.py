@@ -140,7 +140,21 @@ def _as_text(text: str | bytes) -> str:
     return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
 
 
+# Secrets in URLs: the one-time token of an upload location (it lets anyone
+# upload once), and the user:password of an ftp:// firmware or log location.
+_UPLOAD_TOKEN = re.compile(r"(/api/csms/upload/)[A-Za-z0-9_\-]+")
+_URL_USERINFO = re.compile(r"""(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/@\s"'\\]+@""")
+
+
+def _redact_urls(text: str) -> str:
+    if "://" not in text and "/api/csms/upload/" not in text:
+        return text
+    text = _UPLOAD_TOKEN.sub(rf"\g<1>{MASK}", text)
+    return _URL_USERINFO.sub(rf"\g<1>{MASK}@", text)
+
+
 def _redact(text: str, *, id_tags: bool) -> str:
+    text = _redact_urls(text)
     if not (_SECRET_HINT.search(text) or (id_tags and _ID_TAG_HINT.search(text))):
         return text
     try:

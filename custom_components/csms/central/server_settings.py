@@ -12,8 +12,9 @@ class ServerLimits:
 
     # Frames above this size end the connection (close code 1009). The
     # largest legitimate 1.6 frame is a StopTransaction with transactionData:
-    # 10 hours of 1-minute energy samples are about 90 KiB.
-    max_frame_bytes: int = 256 * 1024
+    # 10 hours of 1-minute samples of ten measurands are about 600 KiB, and a
+    # StopTransaction that never fits is resent for ever, its session unbilled.
+    max_frame_bytes: int = 1024 * 1024
     # Open and opening connections; more get HTTP 503 before the upgrade.
     max_connections: int = 2000
     # Calls a charger may send per second, sustained and in a burst. A charger

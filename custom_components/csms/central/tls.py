@@ -8,16 +8,14 @@ commonName is the charge point identity (Security Whitepaper edition 2).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-import functools
 import ssl
 from typing import Any
 
-# TLS 1.2 suites: the four ECDHE suites the whitepaper requires of a central
-# system, ChaCha20 for small chargers without AES hardware, and the two RSA
-# key exchange suites the whitepaper allows chargers that lack ECDHE. TLS
-# 1.3 suites are not affected by this list.
+# TLS 1.2 suites: the whitepaper's ECDHE-ECDSA and RSA-key-exchange GCM
+# suites, their ECDHE-RSA counterparts for RSA server certificates, and
+# ChaCha20 for small chargers without AES hardware. TLS 1.3 suites are not
+# affected by this list.
 TLS12_CIPHERS = ":".join(
     (
         "ECDHE-ECDSA-AES128-GCM-SHA256",
@@ -52,16 +50,6 @@ def server_ssl_context(
         context.load_verify_locations(cafile=client_ca_file)
         context.verify_mode = ssl.CERT_OPTIONAL
     return context
-
-
-async def async_server_ssl_context(
-    certificate_file: str, key_file: str | None = None, client_ca_file: str | None = None
-) -> ssl.SSLContext:
-    """:func:`server_ssl_context` in the default executor (file I/O)."""
-    return await asyncio.get_running_loop().run_in_executor(
-        None,
-        functools.partial(server_ssl_context, certificate_file, key_file, client_ca_file),
-    )
 
 
 def certificate_identity(peer_cert: Mapping[str, Any] | None) -> str | None:
