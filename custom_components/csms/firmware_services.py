@@ -25,6 +25,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 from ocpp.v16.enums import Action, Log
@@ -44,7 +45,14 @@ from .service_helpers import (
     service_schema,
     utc_datetime,
 )
-from .uploads import UPLOADS, UploadGrant, async_setup_uploads, download_path, upload_location
+from .uploads import (
+    UPLOADS,
+    UploadGrant,
+    async_setup_uploads,
+    download_path,
+    upload_base_url,
+    upload_location,
+)
 
 SERVICE_UPDATE_FIRMWARE = "update_firmware"
 SERVICE_SIGNED_UPDATE_FIRMWARE = "signed_update_firmware"
@@ -233,22 +241,18 @@ class _Destination:
             self.location = checked_location(location)
             return
         base_url = data.get(ATTR_BASE_URL)
-        base_url = checked_base_url(base_url) if base_url is not None else None
+        base_url = upload_base_url(hass, checked_base_url(base_url) if base_url else None)
         self.grant = hass.data[UPLOADS].grant(
             target.runtime.hub.central, target.charge_point_id, purpose, request_id
         )
-        try:
-            self.location = upload_location(hass, self.grant, base_url)
-        except Exception:
-            self.revoke()
-            raise
+        self.location = upload_location(base_url, self.grant)
 
     @contextmanager
     def revoked_on_error(self) -> Iterator[None]:
         """No upload follows a request that failed."""
         try:
             yield
-        except Exception:
+        except HomeAssistantError:
             self.revoke()
             raise
 

@@ -173,16 +173,21 @@ def async_setup_uploads(hass: HomeAssistant) -> None:
     hass.http.register_view(DownloadView())
 
 
-def upload_location(hass: HomeAssistant, grant: UploadGrant, base_url: str | None) -> str:
-    """The URL a charger uploads to: on ``base_url``, else on Home Assistant's local URL.
+def upload_base_url(hass: HomeAssistant, base_url: str | None) -> str:
+    """Where chargers reach Home Assistant: ``base_url``, else its local URL.
 
     Chargers sit on the local network: the internal URL is what they reach.
     """
-    if base_url is None:
-        try:
-            base_url = get_url(hass, allow_external=False, prefer_external=False)
-        except NoURLAvailableError as err:
-            raise service_error("no_upload_url") from err
+    if base_url is not None:
+        return base_url
+    try:
+        return get_url(hass, allow_external=False, prefer_external=False)
+    except NoURLAvailableError as err:
+        raise service_error("no_upload_url") from err
+
+
+def upload_location(base_url: str, grant: UploadGrant) -> str:
+    """The URL a charger uploads to with its grant."""
     return f"{base_url.rstrip('/')}{UPLOAD_PATH}/{grant.token}"
 
 
