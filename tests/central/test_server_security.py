@@ -11,18 +11,12 @@ import asyncio
 import base64
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-import ipaddress
 import logging
 from pathlib import Path
 import ssl
 import threading
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 import pytest
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
@@ -33,6 +27,7 @@ from custom_components.csms.central.passwords import authorization_key, hash_pas
 from custom_components.csms.central.server_settings import ServerLimits, TlsListener
 from custom_components.csms.central.tls import certificate_identity, server_ssl_context
 from simulator import SimulatedChargePoint
+from tests.certificates import TestAuthority
 from tests.conftest import wait_for
 
 CP = "CP001"
@@ -42,6 +37,7 @@ NEW_PASSWORD = "NewPassword987654321"
 
 # ----------------------------------------------------------------------
 # Test PKI: a CA, a server certificate for 127.0.0.1, client certificates
+# (tests/certificates.py)
 # ----------------------------------------------------------------------
 
 
@@ -59,139 +55,21 @@ class Pki:
         )
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-
-
-def _issue(
-    subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    *,
-    issuer: x509.Certificate,
-    issuer_key: ec.EllipticCurvePrivateKey,
-    usage: x509.ObjectIdentifier,
-    alternative_names: list[x509.GeneralName] | None = None,
-) -> x509.Certificate:
-    now = datetime.now(UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(issuer.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        # Python's default client context checks strictly (X509_STRICT).
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if alternative_names:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(alternative_names), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     directory = tmp_path_factory.mktemp("pki")
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("csms test CA"))
-        .issuer_name(_name("csms test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    (directory / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = _issue(
-        "localhost",
-        server_key,
-        issuer=ca,
-        issuer_key=ca_key,
-        usage=ExtendedKeyUsageOID.SERVER_AUTH,
-        alternative_names=[
-            x509.DNSName("localhost"),
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        ],
-    )
-    (directory / "server.crt").write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    _write_key(directory / "server.key", server_key)
+    authority = TestAuthority(directory)
+    server = authority.issue("server", server=True)
     for charge_point_id in (CP, "CP002"):
-        key = ec.generate_private_key(ec.SECP256R1())
-        certificate = _issue(
-            charge_point_id,
-            key,
-            issuer=ca,
-            issuer_key=ca_key,
-            usage=ExtendedKeyUsageOID.CLIENT_AUTH,
-        )
-        (directory / f"{charge_point_id}.crt").write_bytes(
-            certificate.public_bytes(serialization.Encoding.PEM)
-        )
-        _write_key(directory / f"{charge_point_id}.key", key)
+        authority.issue(charge_point_id, server=False)
     # A client certificate for CP001 from a CA the server does not trust.
-    rogue_key = ec.generate_private_key(ec.SECP256R1())
-    rogue_ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("rogue CA"))
-        .issuer_name(_name("rogue CA"))
-        .public_key(rogue_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(rogue_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    forged = _issue(
-        CP, key, issuer=rogue_ca, issuer_key=rogue_key, usage=ExtendedKeyUsageOID.CLIENT_AUTH
-    )
-    (directory / "rogue.crt").write_bytes(forged.public_bytes(serialization.Encoding.PEM))
-    _write_key(directory / "rogue.key", key)
+    rogue_directory = directory / "rogue"
+    rogue_directory.mkdir()
+    forged = TestAuthority(rogue_directory).issue(CP, server=False)
+    forged.certificate.rename(directory / "rogue.crt")
+    forged.key.rename(directory / "rogue.key")
     return Pki(
-        directory,
-        str(directory / "ca.crt"),
-        str(directory / "server.crt"),
-        str(directory / "server.key"),
+        directory, str(authority.files.certificate), str(server.certificate), str(server.key)
     )
 
 
