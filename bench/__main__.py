@@ -51,6 +51,11 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="record the steady phase with py-spy into the workdir (skews the figures)",
     )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="trace Home Assistant's allocations; what the chargers added goes to the workdir",
+    )
     parser.add_argument("--no-ledger", action="store_true", help="skip the ledger benchmark")
     parser.add_argument(
         "--workdir",
@@ -80,6 +85,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         stagger_s=args.stagger,
         seed=args.seed,
         profile=args.profile,
+        trace_memory=args.trace_memory,
     )
     targets: list[Target] = []
     if args.only != "ocpp":

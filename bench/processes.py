@@ -41,9 +41,12 @@ async def wait_for_port(port: int, timeout: float) -> float:  # noqa: ASYNC109
 class ServerProcess:
     """One run of a server program, with its CPU time and resident memory."""
 
-    def __init__(self, argv: list[str], log_path: Path, cwd: Path) -> None:
-        """Nothing runs before start()."""
+    def __init__(
+        self, argv: list[str], log_path: Path, cwd: Path, env: dict[str, str] | None = None
+    ) -> None:
+        """Nothing runs before start(); `env` is added to this process's environment."""
         self.argv = argv
+        self.env = env or {}
         self.log_path = log_path
         self.cwd = cwd
         self.peak_rss = 0
@@ -59,7 +62,7 @@ class ServerProcess:
                 cwd=self.cwd,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         self._psutil = psutil.Process(self._process.pid)
         self._sampler = asyncio.create_task(self._sample_rss())

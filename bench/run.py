@@ -9,11 +9,11 @@ from typing import Any
 
 import psutil
 
-from . import profile
+from . import memory, profile
 from .load import CallLog, Fleet, percentiles
 from .loop_monitor import read_samples
 from .processes import ServerProcess
-from .targets import Target
+from .targets import HomeAssistant, Target
 
 _LOGGER = logging.getLogger(__name__)
 SETTLE_S = 5.0
@@ -35,6 +35,7 @@ class Settings:
     stagger_s: float
     seed: int
     profile: bool = False
+    trace_memory: bool = False
 
 
 @dataclass
@@ -74,7 +75,9 @@ async def measure(target: Target, settings: Settings, workdir: Path) -> Result:
     """Start the central system, load it, restart it, and measure throughout."""
     result = Result(target.name)
     log_path = workdir / f"{target.name.replace(' ', '_')}.log"
-    server = ServerProcess(target.argv(), log_path, target.cwd)
+    # Ten frames: enough to tell which caller of a library allocated.
+    env = {"PYTHONTRACEMALLOC": "10"} if settings.trace_memory else None
+    server = ServerProcess(target.argv(), log_path, target.cwd, env)
     fleet = Fleet(
         f"ws://127.0.0.1:{target.ocpp_port}", settings.chargers, settings.connectors, settings.seed
     )
@@ -85,6 +88,9 @@ async def measure(target: Target, settings: Settings, workdir: Path) -> Result:
         await _wait_ready(server, target)
         await asyncio.sleep(SETTLE_S)
         result.baseline_rss = server.rss()
+        snapshots: list[Path] = []
+        if settings.trace_memory and isinstance(target, HomeAssistant):
+            snapshots.append(await target.memory_snapshot("idle"))
 
         result.mark("connect")
         await fleet.connect(settings.stagger_s)
@@ -113,13 +119,16 @@ async def measure(target: Target, settings: Settings, workdir: Path) -> Result:
         if database_before is not None and database_after is not None:
             result.database_growth = database_after - database_before
         result.status = target.status()
+        if snapshots and isinstance(target, HomeAssistant):
+            loaded = await target.memory_snapshot("loaded")
+            memory.compare(snapshots[0], loaded, workdir / "csms_memory.txt", settings.chargers)
         if profiler is not None:
             await profiler.wait()
 
         result.mark("restart")
         result.restart["stop_s"] = await server.stop()
         result.peak_rss = server.peak_rss
-        server = ServerProcess(target.argv(), log_path, target.cwd)
+        server = ServerProcess(target.argv(), log_path, target.cwd, env)
         await server.start()
         result.mark("restarted")
         await _wait_ready(server, target)

@@ -92,6 +92,8 @@ class HomeAssistant:
         self.http_port = http_port
         self.lag_file = workdir / "csms_loop_lag.jsonl"
         self.status_file = workdir / "csms_status.json"
+        self.snapshot_request = workdir / "csms_snapshot.request"
+        self.workdir = workdir
 
     def prepare(self) -> None:
         """Write the configuration: the development one, quieter, plus the probe."""
@@ -108,6 +110,7 @@ class HomeAssistant:
             "ocpp_port": self.ocpp_port,
             "lag_file": str(self.lag_file),
             "status_file": str(self.status_file),
+            "snapshot_request": str(self.snapshot_request),
         }
         (config_dir / "configuration.yaml").write_text(yaml.safe_dump(configuration))
         (config_dir / "custom_components" / "csms").symlink_to(REPO / "custom_components" / "csms")
@@ -136,6 +139,16 @@ class HomeAssistant:
                 msg = f"only {self.status()} of {chargers} chargers were set up"
                 raise TimeoutError(msg)
             await asyncio.sleep(1.0)
+
+    async def memory_snapshot(self, name: str) -> Path:
+        """Have the probe dump a tracemalloc snapshot; its file."""
+        target = self.workdir / f"csms_{name}.tracemalloc"
+        self.snapshot_request.write_text(str(target), encoding="utf-8")
+        async with asyncio.timeout(120):
+            # Another process writes it: polling is all there is.
+            while not target.exists():  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+        return target
 
     def database_bytes(self) -> int | None:
         return sqlite_used_bytes(self.config_dir / "home-assistant_v2.db")

@@ -18,6 +18,7 @@ from datetime import timedelta
 import json
 import logging
 from pathlib import Path
+import tracemalloc
 from typing import Any
 
 from homeassistant.components.http.config import async_get_and_load_store
@@ -43,6 +44,8 @@ CONFIG_SCHEMA = vol.Schema(
                 vol.Required("ocpp_port"): int,
                 vol.Required("lag_file"): str,
                 vol.Required("status_file"): str,
+                # A file name here asks for a tracemalloc snapshot (see _memory_snapshot).
+                vol.Required("snapshot_request"): str,
             }
         )
     },
@@ -57,9 +60,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     monitor.start()
     status_file = Path(conf["status_file"])
 
+    snapshot_request = Path(conf["snapshot_request"])
+
     async def write_status(*_: Any) -> None:
         status = _status(hass)
         await hass.async_add_executor_job(_write, status_file, status)
+        if tracemalloc.is_tracing():
+            await hass.async_add_executor_job(_memory_snapshot, snapshot_request)
 
     async def stop(_: Event) -> None:
         await monitor.stop()
@@ -83,6 +90,23 @@ def _status(hass: HomeAssistant) -> dict[str, Any]:
         "enabled_entities": sum(entry.disabled_by is None for entry in csms_entities),
         "states": len(hass.states.async_entity_ids()),
     }
+
+
+def _memory_snapshot(request: Path) -> None:
+    """Dump a tracemalloc snapshot to the file named in `request`, if there is one.
+
+    Only when Home Assistant runs with PYTHONTRACEMALLOC (script/bench
+    --trace-memory): the benchmark compares one taken before the chargers
+    connect with one taken after the steady phase.
+    """
+    try:
+        target = request.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return
+    request.unlink()
+    # Renamed when complete: the benchmark waits for the name to appear.
+    tracemalloc.take_snapshot().dump(target + ".tmp")
+    Path(target + ".tmp").replace(target)
 
 
 def _write(path: Path, status: dict[str, Any]) -> None:
