@@ -37,7 +37,10 @@ def parse_args() -> argparse.Namespace:
         "--duration", type=float, default=300.0, help="seconds of steady load per system"
     )
     parser.add_argument(
-        "--warmup", type=float, default=75.0, help="seconds for the sessions to start"
+        "--warmup",
+        type=float,
+        default=150.0,
+        help="seconds for the sessions to start and their first meter values to arrive",
     )
     parser.add_argument(
         "--stagger", type=float, default=0.05, help="seconds between chargers' first connects"

@@ -30,6 +30,9 @@ METER_INTERVAL_S = 60
 HEARTBEAT_S = 300
 SESSION_S = (180.0, 480.0)
 PAUSE_S = (30.0, 90.0)
+# Chargers retry at most every 10 s (the simulator's default is 30 s): they
+# all come back within seconds of the server, a harder storm than a spread one.
+MAX_RECONNECT_DELAY_S = 10.0
 
 
 @dataclass
@@ -114,6 +117,7 @@ class Fleet:
                 seed=seed * 100_003 + number,
                 auto_meter_values=True,
                 record_frames=False,
+                max_reconnect_delay=MAX_RECONNECT_DELAY_S,
                 log=self.log,
             )
             for number in range(1, count + 1)

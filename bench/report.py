@@ -51,6 +51,8 @@ def report(
     row("messages handled per second (steady)", lambda r: r.steady_messages / r.steady_s)
     row("  charger calls answered", lambda r: r.steady_charger_calls, "{:.0f}")
     row("  central system calls answered", lambda r: r.steady_server_calls, "{:.0f}")
+    row("charger calls answered (reconnect storm)", lambda r: r.storm_charger_calls, "{:.0f}")
+    row("central system calls (reconnect storm)", lambda r: r.storm_server_calls, "{:.0f}")
     for phase in ("steady", "burst", "reconnect", "commission"):
         row(f"failed messages ({phase})", _figure("failures", phase), "{:.0f}")
     row(

@@ -51,6 +51,8 @@ class Result:
     steady_messages: int = 0
     steady_charger_calls: int = 0
     steady_server_calls: int = 0
+    storm_charger_calls: int = 0
+    storm_server_calls: int = 0
     rtt: dict[str, dict[str, float]] = field(default_factory=dict)
     loop_lag: dict[str, dict[str, float]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
@@ -200,6 +202,8 @@ def _summarise_calls(result: Result, log: CallLog) -> None:
     result.steady_charger_calls = len(log.answered_between(start, end))
     result.steady_server_calls = log.server_calls_between(start, end)
     result.steady_messages = result.steady_charger_calls + result.steady_server_calls
+    result.storm_server_calls = log.server_calls_between(marks["port_open"], marks["storm_end"])
+    result.storm_charger_calls = len(log.answered_between(marks["port_open"], marks["storm_end"]))
 
 
 def _summarise_loop_lag(result: Result, lag_file: Path) -> None:

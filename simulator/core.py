@@ -143,6 +143,7 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         auto_meter_values: bool = False,
         record_frames: bool = True,
         action_delay: float = 0.1,
+        max_reconnect_delay: float = MAX_RECONNECT_DELAY,
         password: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -155,6 +156,7 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         `record_frames=False` keeps no history of received frames (for runs
         with many chargers). `action_delay` is the pause between the steps
         of firmware updates, diagnostics uploads and resets.
+        Reconnect attempts back off exponentially up to `max_reconnect_delay`.
         With a `password` it logs in with HTTP Basic authentication (security
         profiles 1 and 2); `ssl_context` is used for wss:// URLs (profiles 2
         and 3: load a client certificate into it for profile 3).
@@ -175,6 +177,7 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         self.auto_meter_values = auto_meter_values
         self.record_frames = record_frames
         self.action_delay = action_delay
+        self.max_reconnect_delay = max_reconnect_delay
 
         self.meters: dict[int, Meter] = {
             connector_id: Meter(
@@ -505,7 +508,7 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         try:
             for attempt in itertools.count(first_attempt):
                 if attempt:
-                    delay = min(MAX_RECONNECT_DELAY, 2.0 ** (attempt - 1))
+                    delay = min(self.max_reconnect_delay, 2.0 ** (attempt - 1))
                     delay *= self._rng.uniform(0.5, 1.0)
                     _LOGGER.info("%s: reconnecting in %.1f s", self.id, delay)
                     await asyncio.sleep(delay)
