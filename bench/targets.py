@@ -113,7 +113,12 @@ class HomeAssistant:
             "snapshot_request": str(self.snapshot_request),
         }
         (config_dir / "configuration.yaml").write_text(yaml.safe_dump(configuration))
-        (config_dir / "custom_components" / "csms").symlink_to(REPO / "custom_components" / "csms")
+        # A copy: editing the checkout during a run must not change what the restart loads.
+        shutil.copytree(
+            REPO / "custom_components" / "csms",
+            config_dir / "custom_components" / "csms",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
         probe = config_dir / "custom_components" / PROBE
         # Copies, not links: its loop_monitor.py links to the benchmark's own.
         shutil.copytree(REPO / "bench" / "probe", probe)

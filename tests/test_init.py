@@ -10,7 +10,9 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.csms.central.central_system import CentralSystem
 from custom_components.csms.const import DOMAIN
+from custom_components.csms.store import HomeAssistantStateStore
 from simulator import SimulatedChargePoint
 
 from .conftest import add_charge_point, server_config_entry, server_url
@@ -122,6 +124,45 @@ async def test_restart_in_the_middle_of_a_transaction(
 
     # New transactions never reuse an id handed out before the restart.
     assert await charge_point.start_transaction(1, "TAG1") > transaction_id
+
+
+async def test_a_crash_loses_no_transaction(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    charge_points: list[SimulatedChargePoint],
+) -> None:
+    entry = server_config_entry(port=free_port())
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await add_charge_point(hass, entry, "CP001")
+    charge_point = SimulatedChargePoint("CP001")
+    charge_points.append(charge_point)
+    await charge_point.connect(server_url(entry))
+    transaction_id = await charge_point.start_transaction(1, "TAG1")
+
+    async def after_a_crash() -> CentralSystem:
+        """What Home Assistant, killed now, would find at its next start."""
+        central = CentralSystem(HomeAssistantStateStore(hass, entry.entry_id))
+        await central.async_load()
+        return central
+
+    # The answered start is on disk, though the document is written only later.
+    document = hass_storage.get(f"{DOMAIN}.{entry.entry_id}", {}).get("data", {})
+    assert not any(cp["transactions"] for cp in document.get("charge_points", []))
+    restored = (await after_a_crash()).charge_points["CP001"]
+    assert restored.connectors[1].transaction is not None
+    assert restored.connectors[1].transaction.transaction_id == transaction_id
+
+    await charge_point.stop_transaction(1, reason="Local")
+    restored = (await after_a_crash()).charge_points["CP001"]
+    assert restored.connectors[1].transaction is None
+    assert restored.transactions == {}
+    finished = restored.connectors[1].last_transaction
+    assert finished is not None
+    assert finished.transaction_id == transaction_id
+    assert finished.stop_reason == "Local"
+    # The id counter came back too: no id is handed out twice.
+    assert (await after_a_crash()).as_dict()["last_transaction_id"] == transaction_id
 
 
 async def test_stop_for_a_transaction_never_seen_is_accepted(

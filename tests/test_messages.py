@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.csms.central.central_system import CentralSystem
 from custom_components.csms.const import DOMAIN
+from custom_components.csms.store import HomeAssistantStateStore
 
 from .conftest import register_id_tags, wait_for
 
@@ -218,17 +219,22 @@ async def test_a_stop_transaction_with_schema_faults_is_still_taken(
 
 
 async def test_transactions_are_on_disk_before_the_charger_gets_its_id(
-    server_entry: MockConfigEntry, connect: Any, hass_storage: dict
+    server_entry: MockConfigEntry, connect: Any, hass: HomeAssistant
 ) -> None:
     """A crash right after the answer loses nothing: no unload, no delayed write."""
+
+    async def after_a_crash() -> CentralSystem:
+        central = CentralSystem(HomeAssistantStateStore(hass, server_entry.entry_id))
+        await central.async_load()
+        return central
+
     charge_point = await connect()
     started = await charge_point.call_raw(
         "StartTransaction", START | {"timestamp": "2026-11-21T10:00:00Z"}
     )
-    stored = hass_storage[f"{DOMAIN}.{server_entry.entry_id}"]["data"]
-    assert stored["last_transaction_id"] == started["transactionId"]
-    (saved,) = stored["charge_points"][0]["transactions"]
-    assert saved["transaction_id"] == started["transactionId"]
+    restored = await after_a_crash()
+    assert restored.as_dict()["last_transaction_id"] == started["transactionId"]
+    assert list(restored.charge_points[charge_point.id].transactions) == [started["transactionId"]]
     await charge_point.call_raw(
         "StopTransaction",
         {
@@ -237,5 +243,5 @@ async def test_transactions_are_on_disk_before_the_charger_gets_its_id(
             "timestamp": "2026-11-21T11:00:00Z",
         },
     )
-    stored = hass_storage[f"{DOMAIN}.{server_entry.entry_id}"]["data"]
-    assert stored["charge_points"][0]["transactions"] == []
+    restored = await after_a_crash()
+    assert restored.charge_points[charge_point.id].transactions == {}

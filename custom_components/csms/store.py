@@ -1,15 +1,34 @@
-"""Persistence of the central system's state in Home Assistant's storage."""
+"""Persistence of the central system's state in Home Assistant's storage.
+
+The state is one ``Store`` document per server (``.storage/csms.<entry id>``),
+written at most every ``SAVE_DELAY`` seconds, and a journal next to it
+(``csms.<entry id>.journal``, one JSON record per line) that makes each
+transaction's start and stop durable at once. Writing the document costs in
+proportion to the number of chargers (megabytes for a thousand); a journal
+record is a few hundred bytes, whatever the number of chargers. Records the
+document already contains are dropped after each write of the document.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import datetime
+import json
+import logging
+import os
+from pathlib import Path
 from typing import Any
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.storage import Store
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.json import json_bytes
+from homeassistant.helpers.storage import STORAGE_DIR, Store
 
 from .central.central_system import STORAGE_VERSION
 from .const import DOMAIN
+
+_LOGGER = logging.getLogger(__name__)
 
 # Meter readings arrive every few seconds per connector: coalesce the writes,
 # but write at least this often while changes keep coming.
@@ -17,42 +36,126 @@ SAVE_DELAY = 10
 
 
 class HomeAssistantStateStore:
-    """The core's :class:`StateStore` on top of a Home Assistant ``Store``."""
+    """The core's :class:`StateStore` on top of a Home Assistant ``Store`` and a journal."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """One storage file per server entry."""
+        """One storage file and one journal per server entry."""
+        self._hass = hass
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", atomic_writes=True
         )
-        self._save_pending = False
+        self._journal_path = Path(hass.config.path(STORAGE_DIR, f"{DOMAIN}.{entry_id}.journal"))
+        # Serializes appends and compactions of the journal file.
+        self._journal_lock = asyncio.Lock()
+        # Lines appended but not yet in the file; lines not yet in a saved document.
+        self._unwritten: list[bytes] = []
+        self._not_saved: list[tuple[int, bytes]] = []
+        self._cancel_delayed_save: CALLBACK_TYPE | None = None
 
     async def async_load(self) -> dict[str, Any] | None:
         """Return the saved state."""
         return await self._store.async_load()
 
+    async def async_load_journal(self) -> list[dict[str, Any]]:
+        """Return the journal's records; a line torn by a crash is skipped."""
+        lines = await self._hass.async_add_executor_job(_read_lines, self._journal_path)
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                _LOGGER.warning("Skipping an incomplete line of %s", self._journal_path)
+                continue
+            records.append(record)
+            self._not_saved.append((record["seq"], line + b"\n"))
+        return records
+
+    async def async_append(self, record: dict[str, Any]) -> None:
+        """Append a record and return once it is on disk.
+
+        Records appended while a write runs share the next write (one fsync),
+        as in a reconnect storm when hundreds of chargers deliver their
+        queued transactions at once.
+        """
+        line = json_bytes(record) + b"\n"
+        self._unwritten.append(line)
+        self._not_saved.append((record["seq"], line))
+        async with self._journal_lock:
+            if not self._unwritten:
+                return  # the previous write took our line along
+            batch, self._unwritten = self._unwritten, []
+            await self._hass.async_add_executor_job(_append, self._journal_path, b"".join(batch))
+
     async def async_save(self, data: dict[str, Any]) -> None:
-        """Write the state now (this also cancels a pending delayed write)."""
-        self._save_pending = False
+        """Write the state now, then drop the journal records it contains."""
+        self._cancel_pending_save()
         await self._store.async_save(data)
+        await self._async_compact(data.get("journal_seq", 0))
 
     def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
         """Write the state within ``SAVE_DELAY`` seconds.
 
-        ``Store.async_delay_save`` postpones its write with every call, so a
-        steady stream of meter values would keep the state from ever being
-        written; a pending write is therefore left alone. The data is taken
-        when the write happens, so it includes every later change.
+        A pending write is left alone (postponing it with every change would
+        keep a steady stream of meter values from ever being written). The
+        data is taken when the write happens, so it includes every later
+        change. On shutdown the server entry writes the state itself.
         """
-        if self._save_pending:
+        if self._cancel_delayed_save is not None:
             return
-        self._save_pending = True
 
-        def data_at_write_time() -> dict[str, Any]:
-            self._save_pending = False
-            return data_fn()
+        async def write(_: datetime) -> None:
+            self._cancel_delayed_save = None
+            await self.async_save(data_fn())
 
-        self._store.async_delay_save(data_at_write_time, SAVE_DELAY)
+        self._cancel_delayed_save = async_call_later(
+            self._hass, SAVE_DELAY, HassJob(write, f"{DOMAIN} save", cancel_on_shutdown=True)
+        )
 
     async def async_remove(self) -> None:
-        """Delete the storage file (the entry is removed)."""
+        """Delete the storage file and the journal (the entry is removed)."""
+        self._cancel_pending_save()
         await self._store.async_remove()
+        await self._hass.async_add_executor_job(self._journal_path.unlink, True)
+
+    def _cancel_pending_save(self) -> None:
+        if self._cancel_delayed_save is not None:
+            self._cancel_delayed_save()
+            self._cancel_delayed_save = None
+
+    async def _async_compact(self, saved_seq: int) -> None:
+        """Keep only the records the saved document does not contain."""
+        async with self._journal_lock:
+            self._not_saved = [(seq, line) for seq, line in self._not_saved if seq > saved_seq]
+            # Lines still waiting to be appended are appended by their callers.
+            waiting = {id(line) for line in self._unwritten}
+            kept = b"".join(line for _, line in self._not_saved if id(line) not in waiting)
+            await self._hass.async_add_executor_job(_replace, self._journal_path, kept)
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    try:
+        return [line for line in path.read_bytes().splitlines() if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def _append(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as journal:
+        journal.write(data)
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write the journal anew; an empty one is removed."""
+    if not data:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("wb") as journal:
+        journal.write(data)
+        journal.flush()
+        os.fsync(journal.fileno())
+    temporary.replace(path)

@@ -37,6 +37,12 @@ class MemoryStore:
     async def async_save(self, data: dict[str, Any]) -> None:
         self.saved = data
 
+    async def async_load_journal(self) -> list[dict[str, Any]]:
+        return []
+
+    async def async_append(self, record: dict[str, Any]) -> None:
+        pass
+
     def schedule_save(self, data_fn: Any) -> None:
         self.saved = data_fn()
 

@@ -93,6 +93,12 @@ class MemoryStore:
     async def async_save(self, data: dict[str, Any]) -> None:
         pass
 
+    async def async_load_journal(self) -> list[dict[str, Any]]:
+        return []
+
+    async def async_append(self, record: dict[str, Any]) -> None:
+        pass
+
     def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
         pass
 

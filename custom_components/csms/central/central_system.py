@@ -31,6 +31,8 @@ from .timestamps import utcnow
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
+JOURNAL_TRANSACTION_STARTED = "transaction_started"
+JOURNAL_TRANSACTION_STOPPED = "transaction_stopped"
 DEFAULT_HEARTBEAT_INTERVAL = 300
 # OCPP 1.6 transactionId is an integer; many chargers keep it in 32 bits.
 MAX_TRANSACTION_ID = 2**31 - 1
@@ -101,10 +103,24 @@ class CertificateSigner(Protocol):
 
 
 class StateStore(Protocol):
-    """Durable storage for the central system's state (a JSON document)."""
+    """Durable storage for the central system's state: a JSON document and a journal.
+
+    The document holds every charger, so writing it costs in proportion to
+    their number. A transaction's start and stop must be durable before the
+    charger gets its answer: they go to the journal, a few hundred bytes
+    each, and the document follows within seconds. Each journal record has
+    a ``seq``; the document's ``journal_seq`` says up to which record it
+    already contains the changes, so the store may drop those records.
+    """
 
     async def async_load(self) -> dict[str, Any] | None:
         """Return the saved state, or None when there is none."""
+
+    async def async_load_journal(self) -> list[dict[str, Any]]:
+        """Return the journal's records in the order they were appended."""
+
+    async def async_append(self, record: dict[str, Any]) -> None:
+        """Append a record to the journal; return once it is durable."""
 
     async def async_save(self, data: dict[str, Any]) -> None:
         """Write the state now."""
@@ -140,6 +156,8 @@ class CentralSystem:
         self._save_lock = asyncio.Lock()
         self._saves_requested = 0
         self._saves_written = 0
+        # Journal records appended so far (the last one's seq).
+        self._journal_seq = 0
         self._last_transaction_id = 0
         # Reservations and their ids (unique over all charge points).
         self.reservations = ReservationBook(self, self._schedule_save)
@@ -153,18 +171,60 @@ class CentralSystem:
     # Persistence
 
     async def async_load(self) -> None:
-        """Restore charge points and open transactions from storage."""
-        data = await self._store.async_load()
-        if not data:
-            return
+        """Restore charge points and open transactions from storage and its journal."""
+        data = await self._store.async_load() or {}
         for charge_point_data in data.get("charge_points", []):
             charge_point = ChargePoint.from_dict(charge_point_data)
             self.charge_points[charge_point.charge_point_id] = charge_point
+        self._last_transaction_id = data.get("last_transaction_id", 0)
+        self.reservations.last_id = data.get("last_reservation_id", 0)
+        self._journal_seq = data.get("journal_seq", 0)
+        replayed = False
+        for record in await self._store.async_load_journal():
+            if record.get("seq", 0) > self._journal_seq:
+                self._replay(record)
+                self._journal_seq = record["seq"]
+                replayed = True
+        if replayed:
+            self._schedule_save()
+        for charge_point in self.charge_points.values():
             # The quarter hours of running transactions, from the ledger's stored readings.
             for transaction in charge_point.transactions.values():
                 self._add_points(charge_point, transaction, [])
-        self._last_transaction_id = data.get("last_transaction_id", 0)
-        self.reservations.last_id = data.get("last_reservation_id", 0)
+
+    def _replay(self, record: dict[str, Any]) -> None:
+        """Apply a journal record written after the document was last saved."""
+        charge_point_id: str = record["charge_point_id"]
+        transaction = Transaction.from_dict(record["transaction"])
+        charge_point = self.charge_points.get(charge_point_id)
+        if record["kind"] == JOURNAL_TRANSACTION_STARTED:
+            if charge_point is None:
+                charge_point = self.charge_points[charge_point_id] = ChargePoint(charge_point_id)
+            charge_point.transactions[transaction.transaction_id] = transaction
+            charge_point.connector(transaction.connector_id).transaction = transaction
+            self._last_transaction_id = record["last_transaction_id"]
+        elif charge_point is not None:
+            charge_point.transactions.pop(transaction.transaction_id, None)
+            connector = charge_point.connector(transaction.connector_id)
+            current = connector.transaction
+            if current is not None and current.transaction_id == transaction.transaction_id:
+                connector.transaction = None
+            connector.last_transaction = transaction
+
+    async def _journal(
+        self, kind: str, charge_point: ChargePoint, transaction: Transaction
+    ) -> None:
+        """Make a transaction's start or stop durable now; the document follows soon."""
+        self._journal_seq += 1
+        record = {
+            "seq": self._journal_seq,
+            "kind": kind,
+            "charge_point_id": charge_point.charge_point_id,
+            "transaction": transaction.to_dict(),
+            "last_transaction_id": self._last_transaction_id,
+        }
+        self._schedule_save()
+        await self._store.async_append(record)
 
     def as_dict(self) -> dict[str, Any]:
         """The state to persist: that of the admitted charge points, and every one with secrets.
@@ -176,6 +236,7 @@ class CentralSystem:
             "version": STORAGE_VERSION,
             "last_transaction_id": self._last_transaction_id,
             "last_reservation_id": self.reservations.last_id,
+            "journal_seq": self._journal_seq,
             "charge_points": [
                 cp.to_dict()
                 for cp in self.charge_points.values()
@@ -446,8 +507,9 @@ class CentralSystem:
     ) -> Transaction:
         """Open a transaction (or return the same one for a repeated request).
 
-        The transaction (and the id counter) is on disk before the charger
-        gets its id: after a crash no id repeats and no transaction is lost.
+        The transaction (and the id counter) is on disk, in the journal,
+        before the charger gets its id: after a crash no id repeats and no
+        transaction is lost.
         """
         connector = self.connector(charge_point, connector_id)
         for transaction in charge_point.transactions.values():
@@ -483,7 +545,7 @@ class CentralSystem:
             connector_id,
         )
         self.connector_updated(charge_point, connector_id)
-        await self.async_save()
+        await self._journal(JOURNAL_TRANSACTION_STARTED, charge_point, transaction)
         self.fire_event(
             ChargePointEvent(
                 EventKind.TRANSACTION_STARTED,
@@ -571,7 +633,7 @@ class CentralSystem:
             transaction.energy_wh,
         )
         self.connector_updated(charge_point, transaction.connector_id)
-        await self.async_save()
+        await self._journal(JOURNAL_TRANSACTION_STOPPED, charge_point, transaction)
         self.fire_event(
             ChargePointEvent(
                 EventKind.TRANSACTION_STOPPED,
