@@ -68,11 +68,13 @@ class MeasuredChargePoint(SimulatedChargePoint):
         """A disconnected charger that records into `log`."""
         super().__init__(*args, **kwargs)
         self.log = log
-        self._call_sent_at = 0.0
+        # Unique id of each call on the wire: when its frame left.
+        self._sent_at: dict[str, float] = {}
 
     async def _send(self, message: str) -> None:
-        if message.startswith("[2"):
-            self._call_sent_at = time.perf_counter()
+        # A CALL frame starts with [2,"<unique id>" (the ocpp package writes it compactly).
+        if message.startswith('[2,"'):
+            self._sent_at[message[4 : message.index('"', 4)]] = time.perf_counter()
         await super()._send(message)
 
     async def call(
@@ -86,17 +88,24 @@ class MeasuredChargePoint(SimulatedChargePoint):
             # Never sent: the simulator queues transaction messages itself.
             return await super().call(payload, suppress, unique_id, skip_schema_validation)
         action = type(payload).__name__
+        unique_id = unique_id or str(self._unique_id_generator())
         sent = time.time()
         try:
             result = await super().call(payload, suppress, unique_id, skip_schema_validation)
         except (NotConnectedError, TimeoutError, OCPPError) as err:
             self.log.failed.append((sent, action, type(err).__name__))
+            if isinstance(err, TimeoutError):
+                # The slowest calls belong in the percentiles too.
+                self.log.answered.append((sent, self._round_trip(unique_id)))
+            self._sent_at.pop(unique_id, None)
             raise
         if result is None:
             self.log.failed.append((sent, action, "CallError"))
-        else:
-            self.log.answered.append((sent, time.perf_counter() - self._call_sent_at))
+        self.log.answered.append((sent, self._round_trip(unique_id)))
         return result
+
+    def _round_trip(self, unique_id: str) -> float:
+        return time.perf_counter() - self._sent_at.pop(unique_id, time.perf_counter())
 
     def _record_call(self, action: str, payload: dict[str, Any]) -> None:
         self.log.server_calls.append(time.time())
@@ -131,7 +140,7 @@ class Fleet:
             configuration["MeterValuesSampledData"] = ConfigurationKey(
                 ",".join(DEFAULT_MEASURANDS), readonly=False
             )
-        self._rng = random.Random(seed)
+        self._seed = seed
         self._drivers: set[asyncio.Task[None]] = set()
 
     async def connect(self, stagger: float) -> None:
@@ -153,12 +162,12 @@ class Fleet:
         """Every connector starts charging within a minute, and goes on until stop()."""
         for charge_point in self.charge_points:
             for connector_id in charge_point.meters:
-                rng = random.Random(f"{charge_point.id}-{connector_id}")
+                rng = random.Random(f"{self._seed}-{charge_point.id}-{connector_id}")
                 self._spawn(self._drive(charge_point, connector_id, rng))
 
     async def quarter_hour_burst(self) -> None:
         """Every connector's clock-aligned meter values, all within one second."""
-        rng = random.Random(15)
+        rng = random.Random(f"{self._seed}-burst")
         await asyncio.gather(
             *(
                 self._aligned_meter_values(charge_point, connector_id, rng.uniform(0, 1))

@@ -54,10 +54,11 @@ class LoopMonitor:
     async def _sample(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            before = loop.time()
+            before, wall = loop.time(), time.time()
             await asyncio.sleep(TICK_S)
             lag = loop.time() - before - TICK_S
-            self._samples.append((time.time(), max(lag, 0.0)))
+            # Dated when the stall began, so it counts in the phase that caused it.
+            self._samples.append((wall + TICK_S, max(lag, 0.0)))
             if len(self._samples) >= 40:  # about every 2 s
                 await self.flush()
 
@@ -68,5 +69,9 @@ def read_samples(path: Path) -> list[tuple[float, float]]:
         return []
     samples: list[tuple[float, float]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        samples.extend((float(at), float(lag)) for at, lag in json.loads(line))
+        try:
+            samples.extend((float(at), float(lag)) for at, lag in json.loads(line))
+        except ValueError:
+            continue  # the last line of a server that was killed while writing
+
     return samples

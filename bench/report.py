@@ -38,7 +38,7 @@ def report(
     lines.append(header)
 
     def row(label: str, value: Callable[[Result], float | None], fmt: str = "{:.1f}") -> None:
-        values = [value(result) for result in results]
+        values = [_safely(value, result) for result in results]
         text = f"{label:44}" + "".join(
             f"{'-' if v is None or math.isnan(v) else fmt.format(v):>16}" for v in values
         )
@@ -131,6 +131,14 @@ def report(
     return "\n".join(lines)
 
 
+def _safely(value: Callable[[Result], float | None], result: Result) -> float | None:
+    """A figure, or None where a phase had nothing to divide by."""
+    try:
+        return value(result)
+    except ZeroDivisionError:
+        return None
+
+
 def _figure(
     name: str, phase: str, stat: str | None = None, scale: float = 1.0
 ) -> Callable[[Result], float]:
@@ -157,7 +165,7 @@ def _targets(csms: Result, ocpp: Result | None, settings: Settings) -> list[str]
             (csms.steady_rss - csms.baseline_rss) / settings.chargers < 200 * KIB,
         ),
     ]
-    if ocpp is not None:
+    if ocpp is not None and ocpp.steady_cpu_s and csms.steady_charger_calls:
         ratio = (csms.steady_cpu_s / csms.steady_charger_calls) / (
             ocpp.steady_cpu_s / ocpp.steady_charger_calls
         )

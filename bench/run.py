@@ -88,6 +88,7 @@ async def measure(target: Target, settings: Settings, workdir: Path) -> Result:
     await server.start()
     try:
         await _wait_ready(server, target)
+        await target.wait_started()
         await asyncio.sleep(SETTLE_S)
         result.baseline_rss = server.rss()
         snapshots: list[Path] = []
@@ -95,7 +96,8 @@ async def measure(target: Target, settings: Settings, workdir: Path) -> Result:
             snapshots.append(await target.memory_snapshot("idle"))
 
         result.mark("connect")
-        await fleet.connect(settings.stagger_s)
+        async with asyncio.timeout(RECONNECT_TIMEOUT_S + settings.chargers * settings.stagger_s):
+            await fleet.connect(settings.stagger_s)
         result.mark("all_accepted")
         await target.wait_commissioned(settings.chargers)
         result.mark("commissioned")

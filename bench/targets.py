@@ -33,6 +33,9 @@ class Target(Protocol):
     async def wait_ready(self) -> None:
         """Return once it takes charger connections."""
 
+    async def wait_started(self) -> None:
+        """Return once it has finished starting (the idle baseline is taken then)."""
+
     async def wait_commissioned(self, chargers: int) -> None:
         """Return once every accepted charger is set up (devices, entities)."""
 
@@ -67,6 +70,9 @@ class OcppOnly:
 
     async def wait_ready(self) -> None:
         await wait_for_port(self.ocpp_port, START_TIMEOUT_S)
+
+    async def wait_started(self) -> None:
+        return None
 
     async def wait_commissioned(self, chargers: int) -> None:
         return None
@@ -135,6 +141,12 @@ class HomeAssistant:
 
     async def wait_ready(self) -> None:
         await wait_for_port(self.ocpp_port, START_TIMEOUT_S)
+
+    async def wait_started(self) -> None:
+        # The OCPP port opens while Home Assistant is still starting.
+        async with asyncio.timeout(START_TIMEOUT_S):
+            while not self.status().get("running"):  # noqa: ASYNC110  (another process)
+                await asyncio.sleep(0.5)
 
     async def wait_commissioned(self, chargers: int) -> None:
         # The server's own entry is a csms entry too.

@@ -6,9 +6,13 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
+import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.csms.store import SAVE_DELAY, HomeAssistantStateStore
@@ -101,3 +105,50 @@ async def test_removing_the_entry_removes_the_journal(
     await store.async_remove()
     assert "csms.entry1" not in hass_storage
     assert not journal_of(hass, "entry1").exists()
+
+
+async def test_an_append_after_a_torn_line_is_kept(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    store = HomeAssistantStateStore(hass, "entry1")
+    await store.async_append({"seq": 1})
+    with journal_of(hass, "entry1").open("ab") as journal:
+        journal.write(b'{"seq": 2, "kind": "transac')
+    # Home Assistant starts again after the crash; the chargers deliver what they queued.
+    restarted = HomeAssistantStateStore(hass, "entry1")
+    assert [record["seq"] for record in await restarted.async_load_journal()] == [1]
+    await restarted.async_append({"seq": 2})
+    assert await journal_seqs(hass, "entry1") == [1, 2]
+
+
+async def test_a_failed_append_raises_and_is_written_by_the_next(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    store = HomeAssistantStateStore(hass, "entry1")
+    # A full disk cannot be had here: the write fails as it would.
+    with (
+        patch("custom_components.csms.store._append", side_effect=OSError(28, "No space")),
+        pytest.raises(OSError, match="No space"),
+    ):
+        await store.async_append({"seq": 1})
+    await store.async_append({"seq": 2})
+    assert await journal_seqs(hass, "entry1") == [1, 2]
+
+
+async def test_the_journal_stays_until_the_document_is_really_written(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    store = HomeAssistantStateStore(hass, "entry1")
+    await store.async_append({"seq": 1})
+    # The Store logs a failed write instead of raising.
+    with patch.object(Store, "_async_write_data", side_effect=WriteError("disk full")):
+        await store.async_save({"journal_seq": 1})
+    assert await journal_seqs(hass, "entry1") == [1]
+
+    # While Home Assistant stops, the Store writes only at the final write.
+    hass.set_state(CoreState.stopping)
+    await store.async_save({"journal_seq": 1})
+    assert await journal_seqs(hass, "entry1") == [1]
+    hass.set_state(CoreState.running)
+    await store.async_save({"journal_seq": 1})
+    assert await journal_seqs(hass, "entry1") == []

@@ -89,6 +89,7 @@ def _status(hass: HomeAssistant) -> dict[str, Any]:
         "entities": len(csms_entities),
         "enabled_entities": sum(entry.disabled_by is None for entry in csms_entities),
         "states": len(hass.states.async_entity_ids()),
+        "running": hass.is_running,
     }
 
 

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, CoreState, HassJob, HomeAssistant
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import STORAGE_DIR, Store
@@ -71,26 +71,38 @@ class HomeAssistantStateStore:
         return records
 
     async def async_append(self, record: dict[str, Any]) -> None:
-        """Append a record and return once it is on disk.
+        """Append a record and return once it is on disk; raise when it could not be.
 
         Records appended while a write runs share the next write (one fsync),
         as in a reconnect storm when hundreds of chargers deliver their
-        queued transactions at once.
+        queued transactions at once. The write goes on if the caller is
+        cancelled: a half-done write would tear the file.
         """
         line = json_bytes(record) + b"\n"
         self._unwritten.append(line)
         self._not_saved.append((record["seq"], line))
+        await asyncio.shield(self._async_write_unwritten())
+
+    async def _async_write_unwritten(self) -> None:
         async with self._journal_lock:
-            if not self._unwritten:
-                return  # the previous write took our line along
-            batch, self._unwritten = self._unwritten, []
+            batch = list(self._unwritten)
+            if not batch:
+                return  # an earlier write took our line along
             await self._hass.async_add_executor_job(_append, self._journal_path, b"".join(batch))
+            # Only now: after a failed write the next caller writes these lines again.
+            del self._unwritten[: len(batch)]
 
     async def async_save(self, data: dict[str, Any]) -> None:
         """Write the state now, then drop the journal records it contains."""
         self._cancel_pending_save()
         await self._store.async_save(data)
-        await self._async_compact(data.get("journal_seq", 0))
+        if self._hass.state is not CoreState.running:
+            # Stopping: the Store writes only at the final write, after us.
+            return
+        # The Store logs a failed write instead of raising: trust what is on disk.
+        stored = await self._store.async_load() or {}
+        saved_seq = min(data.get("journal_seq", 0), stored.get("journal_seq", 0))
+        await self._async_compact(saved_seq)
 
     def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
         """Write the state within ``SAVE_DELAY`` seconds.
@@ -140,11 +152,20 @@ def _read_lines(path: Path) -> list[bytes]:
 
 
 def _append(path: Path, data: bytes) -> None:
+    """Append and fsync; a line torn by a crash or a failed write is ended first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as journal:
+    created = not path.exists()
+    with path.open("a+b") as journal:
+        if journal.tell() > 0:
+            journal.seek(-1, os.SEEK_END)
+            if journal.read(1) != b"\n":
+                # Else the record would be glued to the torn line and lost with it.
+                data = b"\n" + data
         journal.write(data)
         journal.flush()
         os.fsync(journal.fileno())
+    if created:
+        _fsync_directory(path.parent)
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -159,3 +180,13 @@ def _replace(path: Path, data: bytes) -> None:
         journal.flush()
         os.fsync(journal.fileno())
     temporary.replace(path)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a new or renamed file's directory entry durable too."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

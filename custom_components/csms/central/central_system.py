@@ -24,7 +24,7 @@ from .events import ChargePointEvent, EventKind
 from .ledger import Interval, MeterPoint
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
 from .register import transaction_reading, transaction_stop_reading
-from .reservations import ReservationBook
+from .reservations import ReservationBook, used_by
 from .security_events import SecurityEvent
 from .timestamps import utcnow
 
@@ -193,7 +193,11 @@ class CentralSystem:
                 self._add_points(charge_point, transaction, [])
 
     def _replay(self, record: dict[str, Any]) -> None:
-        """Apply a journal record written after the document was last saved."""
+        """Apply a journal record written after the document was last saved.
+
+        What the answer to the charger depended on comes back: the open
+        transaction, the id counter, the used reservation, the register.
+        """
         charge_point_id: str = record["charge_point_id"]
         transaction = Transaction.from_dict(record["transaction"])
         charge_point = self.charge_points.get(charge_point_id)
@@ -201,7 +205,18 @@ class CentralSystem:
             if charge_point is None:
                 charge_point = self.charge_points[charge_point_id] = ChargePoint(charge_point_id)
             charge_point.transactions[transaction.transaction_id] = transaction
-            charge_point.connector(transaction.connector_id).transaction = transaction
+            connector = charge_point.connector(transaction.connector_id)
+            connector.transaction = transaction
+            connector.register.take(float(transaction.meter_start_wh), transaction.started_at)
+            for other in charge_point.connectors.values():
+                reservation = other.reservation
+                if reservation is not None and used_by(
+                    reservation,
+                    transaction.connector_id,
+                    transaction.id_tag,
+                    transaction.reservation_id,
+                ):
+                    other.reservation = None
             self._last_transaction_id = record["last_transaction_id"]
         elif charge_point is not None:
             charge_point.transactions.pop(transaction.transaction_id, None)
@@ -209,6 +224,8 @@ class CentralSystem:
             current = connector.transaction
             if current is not None and current.transaction_id == transaction.transaction_id:
                 connector.transaction = None
+                connector.power_w = 0.0
+                connector.current_a = dict.fromkeys(connector.current_a, 0.0)
             connector.last_transaction = transaction
 
     async def _journal(
