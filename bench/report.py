@@ -109,6 +109,15 @@ def report(
         "enabled entities per charger",
         lambda r: r.status["enabled_entities"] / settings.chargers if r.status else None,
     )
+    row(
+        "garbage collections over 100 ms (to steady end)",
+        lambda r: r.status["gc"]["over_100_ms"] if r.status else None,
+        "{:.0f}",
+    )
+    row(
+        "longest garbage collection ms",
+        lambda r: r.status["gc"]["longest_s"] * MS if r.status else None,
+    )
     row("load generator CPU share (steady, %)", lambda r: r.load_cpu_s / r.steady_s * 100)
     lag = percentiles(value for _, value in load_lag)
     lines.append(

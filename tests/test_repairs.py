@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.csms.central.commissioning import DEFAULT_MEASURANDS
 from custom_components.csms.const import CONF_PUSH_CONFIGURATION, DOMAIN
 from simulator import SimulatedChargePoint
 from simulator.configuration import ConfigurationKey
@@ -37,7 +38,8 @@ async def stubborn_charger(
     charger.configuration["MeterValuesSampledData"] = ConfigurationKey(factory_value, True)
     charge_points.append(charger)
     await charger.connect(server_url(server))
-    await charger.wait_for_call("GetConfiguration")
+    # Configured: the facts (read first, then what was written) are stored.
+    await wait_for(lambda: bool(entry.runtime_data.charge_point.configuration))
     await hass.async_block_till_done()
     return entry, charger
 
@@ -101,10 +103,9 @@ async def test_configuration_accepted_later_clears_the_issue(
     value = charger.configuration["MeterValuesSampledData"].value
     charger.configuration["MeterValuesSampledData"] = ConfigurationKey(value, False)
     await charger.boot()
-    await charger.wait_for_call("GetConfiguration")
-    await hass.async_block_till_done()
-
-    assert issue(hass, "configuration_rejected_CP001") is None
+    # Read, then written: the issue goes once the charger took the key.
+    await wait_for(lambda: issue(hass, "configuration_rejected_CP001") is None)
+    assert charger.configuration["MeterValuesSampledData"].value == ",".join(DEFAULT_MEASURANDS)
 
 
 async def test_turning_configuration_off_in_the_options_clears_the_issue(

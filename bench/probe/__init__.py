@@ -15,9 +15,11 @@ It is never installed anywhere else.
 
 import contextlib
 from datetime import timedelta
+import gc
 import json
 import logging
 from pathlib import Path
+import time
 import tracemalloc
 from typing import Any
 
@@ -56,6 +58,7 @@ CONFIG_SCHEMA = vol.Schema(
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Start measuring; add the csms server on the first start."""
     conf = config[DOMAIN]
+    gc.callbacks.append(GC.callback)
     monitor = LoopMonitor(Path(conf["lag_file"]))
     monitor.start()
     status_file = Path(conf["status_file"])
@@ -79,6 +82,41 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+class GarbageCollections:
+    """Pauses of Python's cycle collector: a stopped world stops the event loop too."""
+
+    def __init__(self) -> None:
+        """Counts from now on."""
+        self.started = 0.0
+        self.count = 0
+        self.total_s = 0.0
+        self.longest_s = 0.0
+        self.over_100_ms = 0
+
+    def callback(self, phase: str, _info: dict[str, Any]) -> None:
+        """gc.callbacks hook."""
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self.started
+        self.count += 1
+        self.total_s += pause
+        self.longest_s = max(self.longest_s, pause)
+        self.over_100_ms += pause > 0.1
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the status file."""
+        return {
+            "collections": self.count,
+            "total_s": round(self.total_s, 3),
+            "longest_s": round(self.longest_s, 3),
+            "over_100_ms": self.over_100_ms,
+        }
+
+
+GC = GarbageCollections()
+
+
 def _status(hass: HomeAssistant) -> dict[str, Any]:
     entries = hass.config_entries.async_entries(CSMS)
     registry = er.async_get(hass)
@@ -90,6 +128,7 @@ def _status(hass: HomeAssistant) -> dict[str, Any]:
         "enabled_entities": sum(entry.disabled_by is None for entry in csms_entities),
         "states": len(hass.states.async_entity_ids()),
         "running": hass.is_running,
+        "gc": GC.as_dict(),
     }
 
 

@@ -177,26 +177,39 @@ class _Caretaker:
             )
 
     async def configure(self) -> None:
-        """Push the recommended configuration (if wanted), read the facts, sync the local list."""
+        """Read the facts, write what differs from the recommended configuration, sync the list.
+
+        The charger's own answer decides what is written, at every boot: a
+        charger reset to factory values gets them again, one that kept them
+        gets no ChangeConfiguration at all.
+        """
         charge_point = self._runtime.charge_point
         options = charge_point_options(self._entry.options)
+        request = self._runtime.request
         try:
+            facts = await commissioning.read_facts(
+                request, dict.fromkeys((*commissioning.FACT_KEYS, *commissioning.CONFIGURED_KEYS))
+            )
             if options[CONF_PUSH_CONFIGURATION]:
-                result = await commissioning.push_configuration(
-                    self._runtime.request,
+                changes = commissioning.configuration_changes(
                     commissioning.recommended_configuration(
                         options[CONF_SAMPLE_INTERVAL],
                         options[CONF_MEASURANDS],
-                        # What it reported at its last boot, if anything.
-                        charge_point.configuration,
+                        facts,
                         accept_unknown_id_tags=self._runtime.hub.accepts_unknown_id_tags(),
                     ),
+                    facts,
                 )
+                result = await commissioning.push_configuration(request, changes)
                 self._report_rejected(result.rejected)
+                facts.update(
+                    (key, value)
+                    for key, value in changes.items()
+                    if result.statuses.get(key) in ("Accepted", "RebootRequired")
+                )
             else:
                 # Nothing is pushed, so nothing is refused.
                 self._report_rejected([])
-            facts = await commissioning.read_facts(self._runtime.request)
         except RequestError as err:
             _LOGGER.warning(
                 "%s: could not configure the charger: %s", charge_point.charge_point_id, err

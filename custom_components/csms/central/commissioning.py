@@ -99,6 +99,41 @@ def recommended_configuration(
     return configuration
 
 
+# Keys recommended_configuration may write: read before writing, to write only changes.
+CONFIGURED_KEYS: tuple[str, ...] = (
+    "MeterValueSampleInterval",
+    "MeterValuesSampledData",
+    "ClockAlignedDataInterval",
+    "MeterValuesAlignedData",
+    "WebSocketPingInterval",
+    "LocalAuthorizeOffline",
+    "AuthorizationCacheEnabled",
+    "AllowOfflineTxForUnknownId",
+    "LocalAuthListEnabled",
+)
+
+
+def configuration_changes(wanted: Mapping[str, str], current: Mapping[str, str]) -> dict[str, str]:
+    """The wanted keys whose value the charger does not hold already.
+
+    Chargers answer GetConfiguration in their own spelling: lists compare as
+    sets, case and spaces aside ("true" is "True", "a, b" is "b,a"). After a
+    reboot, or a reconnect storm of a whole parking lot, this leaves nothing
+    to write instead of nine ChangeConfiguration calls per charger.
+    """
+    return {
+        key: value
+        for key, value in wanted.items()
+        if _normalized(current.get(key)) != _normalized(value)
+    }
+
+
+def _normalized(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset(part.strip().lower() for part in value.split(","))
+
+
 def supports_profile(facts: Mapping[str, str], profile: str) -> bool:
     """Whether SupportedFeatureProfiles names a feature profile."""
     profiles = facts.get("SupportedFeatureProfiles", "")
