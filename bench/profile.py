@@ -17,8 +17,9 @@ import sys
 RATE_HZ = 100
 # Where a stack frame's file lives: the component it is counted under.
 COMPONENTS = (
-    ("custom_components/csms/central/", "csms core (central/)"),
-    ("custom_components/csms/", "csms Home Assistant glue"),
+    # py-spy names files relative to their sys.path entry: csms/... for the integration.
+    ("(csms/central/", "csms core (central/)"),
+    ("(csms/", "csms Home Assistant glue"),
     ("homeassistant/components/recorder/", "recorder"),
     ("homeassistant/helpers/entity.py", "HA entity state writes"),
     ("homeassistant/core.py", "HA core (states, events, loop jobs)"),
@@ -71,6 +72,7 @@ def _component(frame: str) -> str | None:
 def summarise(path: Path, top: int = 25) -> str:
     """Component shares (inclusive) and the functions with the most self time."""
     inclusive: Counter[str] = Counter()
+    running: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -84,12 +86,15 @@ def summarise(path: Path, top: int = 25) -> str:
             assert component is not None
             inclusive[component] += count
         own[frames[-1]] += count
+        running[_component(frames[-1]) or "other (C code, stdlib)"] += count
     if not total:
         return f"{path}: no samples"
     lines = [f"{path.name}: {total} samples", "", "Share of samples in (inclusive):"]
     lines += [
         f"  {count / total:6.1%}  {component}" for component, count in inclusive.most_common()
     ]
+    lines += ["", "Share of samples by the component running (own time):"]
+    lines += [f"  {count / total:6.1%}  {component}" for component, count in running.most_common()]
     lines += ["", f"Top {top} functions by own samples:"]
     lines += [f"  {count / total:6.1%}  {frame}" for frame, count in own.most_common(top)]
     return "\n".join(lines)

@@ -104,7 +104,7 @@ async def test_wait_for_port_gives_up() -> None:
 def test_profile_summary_counts_components_and_own_time(tmp_path: Path) -> None:
     folded = tmp_path / "profile.txt"
     folded.write_text(
-        "run (asyncio/events.py:1);handle (custom_components/csms/central/connection.py:9) 30\n"
+        "run (asyncio/events.py:1);handle (csms/central/connection.py:9) 30\n"
         "run (asyncio/events.py:1);write (homeassistant/components/recorder/core.py:5) 10\n"
         "garbage line\n",
         encoding="utf-8",
@@ -114,4 +114,4 @@ def test_profile_summary_counts_components_and_own_time(tmp_path: Path) -> None:
     assert "100.0%  asyncio" in summary
     assert "75.0%  csms core (central/)" in summary
     assert "25.0%  recorder" in summary
-    assert "75.0%  handle (custom_components/csms/central/connection.py:9)" in summary
+    assert "75.0%  handle (csms/central/connection.py:9)" in summary
