@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -22,29 +21,9 @@ from custom_components.csms.central.firmware import (
 )
 from custom_components.csms.central.model import ChargePoint
 
+from .memory_store import MemoryStore
+
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-
-
-class MemoryStore:
-    """A state store that keeps the last save."""
-
-    def __init__(self) -> None:
-        self.saved: dict[str, Any] | None = None
-
-    async def async_load(self) -> dict[str, Any] | None:
-        return self.saved
-
-    async def async_save(self, data: dict[str, Any]) -> None:
-        self.saved = data
-
-    async def async_load_journal(self) -> list[dict[str, Any]]:
-        return []
-
-    async def async_append(self, record: dict[str, Any]) -> None:
-        pass
-
-    def schedule_save(self, data_fn: Any) -> None:
-        self.saved = data_fn()
 
 
 def upload(number: int) -> Upload:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -23,30 +21,10 @@ from custom_components.csms.central.reservations import (
 )
 from custom_components.csms.central.timestamps import utcnow
 
+from .memory_store import MemoryStore
+
 # Far enough ahead that only expire(now) decides.
 NOON = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class MemoryStore:
-    """Keeps the state in memory."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] | None = None
-
-    async def async_load(self) -> dict[str, Any] | None:
-        return self.data
-
-    async def async_save(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    async def async_load_journal(self) -> list[dict[str, Any]]:
-        return []
-
-    async def async_append(self, record: dict[str, Any]) -> None:
-        pass
-
-    def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
-        self.data = data_fn()
 
 
 def reservation(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -21,27 +19,7 @@ from custom_components.csms.central.security_events import (
     needs_attention,
 )
 
-
-class MemoryStore:
-    """Keeps the state in memory."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] | None = None
-
-    async def async_load(self) -> dict[str, Any] | None:
-        return self.data
-
-    async def async_save(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    async def async_load_journal(self) -> list[dict[str, Any]]:
-        return []
-
-    async def async_append(self, record: dict[str, Any]) -> None:
-        pass
-
-    def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
-        self.data = data_fn()
+from .memory_store import MemoryStore
 
 
 class RecordingSigner:

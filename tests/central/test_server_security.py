@@ -30,6 +30,8 @@ from simulator import SimulatedChargePoint
 from tests.certificates import TestAuthority
 from tests.conftest import wait_for
 
+from .memory_store import MemoryStore
+
 CP = "CP001"
 PASSWORD = "0123456789abcdefghij"
 NEW_PASSWORD = "NewPassword987654321"
@@ -84,23 +86,6 @@ def client_context(pki: Pki, certificate_of: str | None = None) -> ssl.SSLContex
 # ----------------------------------------------------------------------
 # The host application's part: state and credential stores
 # ----------------------------------------------------------------------
-
-
-class MemoryStore:
-    async def async_load(self) -> dict[str, Any] | None:
-        return None
-
-    async def async_save(self, data: dict[str, Any]) -> None:
-        pass
-
-    async def async_load_journal(self) -> list[dict[str, Any]]:
-        return []
-
-    async def async_append(self, record: dict[str, Any]) -> None:
-        pass
-
-    def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:
-        pass
 
 
 class HostCredentials:
