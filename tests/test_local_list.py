@@ -231,13 +231,18 @@ async def test_offline_authorization_is_configured(hass: HomeAssistant, connect:
 
     await charger.boot()
     await synced(hass, charger, 1)
-    await wait_for(lambda: charger.configuration["AllowOfflineTxForUnknownId"].value == "false")
+    wanted = {
+        "LocalAuthorizeOffline": "true",
+        "LocalAuthListEnabled": "true",
+        "AuthorizationCacheEnabled": "true",
+        "AllowOfflineTxForUnknownId": "false",
+    }
 
-    values = {key: charger.configuration[key].value for key in charger.configuration}
-    assert values["LocalAuthorizeOffline"] == "true"
-    assert values["LocalAuthListEnabled"] == "true"
-    assert values["AuthorizationCacheEnabled"] == "true"
-    assert values["AllowOfflineTxForUnknownId"] == "false"
+    def configured() -> dict[str, str]:
+        return {key: charger.configuration[key].value for key in wanted}
+
+    # Written one key after the other, after the keys were read.
+    await wait_for(lambda: configured() == wanted)
 
 
 async def test_a_charger_without_local_lists(
