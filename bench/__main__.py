@@ -11,10 +11,11 @@ import contextlib
 import json
 import logging
 from pathlib import Path
-import resource
 import shlex
 import sys
 import tempfile
+
+from simulator.file_limit import raise_file_limit
 
 from . import ledger
 from .loop_monitor import LoopMonitor, read_samples
@@ -69,15 +70,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _raise_file_limit(chargers: int) -> None:
-    """One socket per charger here and in the server (which inherits the limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 2 * chargers + 1024
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-
-
 async def run(args: argparse.Namespace, workdir: Path) -> None:
     """Run the benchmark and print its report."""
     settings = Settings(
@@ -126,7 +118,8 @@ def main() -> None:
     )
     # The simulated chargers' own warnings (a session cut by the restart) are expected.
     logging.getLogger("simulator").setLevel(logging.ERROR)
-    _raise_file_limit(args.chargers)
+    # A socket per charger here and in the server, which inherits the limit.
+    raise_file_limit(2 * args.chargers + 1024)
     with contextlib.ExitStack() as stack:
         if args.workdir:
             workdir = args.workdir

@@ -21,6 +21,7 @@ from ._ocpp import OCPPError, messages
 from .charge_point import SimulatedChargePoint
 from .configuration import ConfigurationKey
 from .core import NotConnectedError
+from .file_limit import raise_file_limit
 
 _LOGGER = logging.getLogger("simulator")
 
@@ -209,18 +210,6 @@ class Fleet:
             await charge_point.stop_transaction(connector_id, reason="Other")
 
 
-def _raise_file_limit(count: int) -> None:
-    """Let one process hold a socket per charger (the soft limit is often 1024)."""
-    with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource  # noqa: PLC0415  (not available on every platform)
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = count + 64
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-
-
 async def run(args: argparse.Namespace) -> None:
     """Run the fleet until Ctrl-C, SIGTERM or the end of --duration."""
     fleet = Fleet(args)
@@ -268,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Validate messages in the event loop: the default hands every message to
     # a thread, which costs more than the validation itself for a fleet.
     messages.ASYNC_VALIDATION = False
-    _raise_file_limit(args.count)
+    # A socket per charger, and some to spare.
+    raise_file_limit(args.count + 64)
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(run(args))
     return 0

@@ -24,7 +24,7 @@ from .events import ChargePointEvent, EventKind
 from .ledger import Interval, MeterPoint
 from .model import CHARGE_POINT_CONNECTOR_ID, ChargePoint, Connector, Sample, Transaction
 from .register import transaction_reading, transaction_stop_reading
-from .reservations import ReservationBook, used_by
+from .reservations import ReservationBook, release_used
 from .security_events import SecurityEvent
 from .timestamps import utcnow
 
@@ -208,15 +208,7 @@ class CentralSystem:
             connector = charge_point.connector(transaction.connector_id)
             connector.transaction = transaction
             connector.register.take(float(transaction.meter_start_wh), transaction.started_at)
-            for other in charge_point.connectors.values():
-                reservation = other.reservation
-                if reservation is not None and used_by(
-                    reservation,
-                    transaction.connector_id,
-                    transaction.id_tag,
-                    transaction.reservation_id,
-                ):
-                    other.reservation = None
+            release_used(charge_point, transaction)
             self._last_transaction_id = record["last_transaction_id"]
         elif charge_point is not None:
             charge_point.transactions.pop(transaction.transaction_id, None)

@@ -151,6 +151,20 @@ def used_by(
     )
 
 
+def release_used(
+    charge_point: ChargePoint, transaction: Transaction
+) -> tuple[Connector, Reservation] | None:
+    """Clear the reservation a transaction uses; its connector and the reservation."""
+    for connector in charge_point.connectors.values():
+        reservation = connector.reservation
+        if reservation is not None and used_by(
+            reservation, transaction.connector_id, transaction.id_tag, transaction.reservation_id
+        ):
+            connector.reservation = None
+            return connector, reservation
+    return None
+
+
 def reservation_at(charge_point: ChargePoint, connector_id: int) -> Reservation | None:
     """The reservation that holds a connector: its own, else the charge point's."""
     for holder in (connector_id, CHARGE_POINT_WIDE):
@@ -282,33 +296,26 @@ class ReservationBook:
         The transaction's connector is told by the caller; a charge-point-wide
         reservation's connectors are told here.
         """
-        for connector in list(charge_point.connectors.values()):
-            reservation = connector.reservation
-            if reservation is None or not used_by(
-                reservation,
-                transaction.connector_id,
-                transaction.id_tag,
-                transaction.reservation_id,
-            ):
-                continue
-            connector.reservation = None
-            _LOGGER.info(
-                "%s: reservation %s used by transaction %s",
-                charge_point.charge_point_id,
-                reservation.reservation_id,
-                transaction.transaction_id,
-            )
-            if connector.connector_id != transaction.connector_id:
-                self._changed(charge_point, connector)
-            self._central.fire_event(
-                ChargePointEvent(
-                    EventKind.RESERVATION_USED,
-                    charge_point.charge_point_id,
-                    transaction.connector_id,
-                    _event_data(reservation, transaction_id=transaction.transaction_id),
-                )
-            )
+        used = release_used(charge_point, transaction)
+        if used is None:
             return
+        connector, reservation = used
+        _LOGGER.info(
+            "%s: reservation %s used by transaction %s",
+            charge_point.charge_point_id,
+            reservation.reservation_id,
+            transaction.transaction_id,
+        )
+        if connector.connector_id != transaction.connector_id:
+            self._changed(charge_point, connector)
+        self._central.fire_event(
+            ChargePointEvent(
+                EventKind.RESERVATION_USED,
+                charge_point.charge_point_id,
+                transaction.connector_id,
+                _event_data(reservation, transaction_id=transaction.transaction_id),
+            )
+        )
 
     def connector_changed(self, charge_point: ChargePoint, connector_id: int) -> None:
         """Check a connector's reservation against its status and the time.
