@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 import socket
 from typing import TYPE_CHECKING, Any
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
@@ -122,6 +123,17 @@ def entry_id_of(hass: HomeAssistant, charge_point_id: str) -> str:
     entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, charge_point_id)
     assert entry is not None, charge_point_id
     return entry.entry_id
+
+
+@pytest.fixture
+def enable_all() -> Generator[None]:
+    """Create entities that are disabled by default enabled, as if the user had enabled them."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

@@ -190,7 +190,7 @@ async def test_the_remote_start_tag_may_charge_at_its_charger(
 
 
 async def test_a_lenient_server_lets_unknown_tags_charge(
-    hass: HomeAssistant, charge_points: list[SimulatedChargePoint]
+    hass: HomeAssistant, charge_points: list[SimulatedChargePoint], enable_all: None
 ) -> None:
     server = server_config_entry(options={"unknown_id_tags": "accepted"})
     server.add_to_hass(hass)

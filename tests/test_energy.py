@@ -423,7 +423,7 @@ async def test_ledger_of_a_session_recorded_offline(hass: HomeAssistant, connect
 
 
 async def test_live_session_sensors_and_last_quarter_hour(
-    hass: HomeAssistant, connect: Any
+    hass: HomeAssistant, connect: Any, enable_all: None
 ) -> None:
     charge_point = await connect("CP001")
     now = dt_util.utcnow()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from unittest.mock import PropertyMock, patch
 
 from homeassistant.components.button.const import DATA_COMPONENT as BUTTONS
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, EntityCategory
@@ -18,23 +16,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.csms.central import server
 from custom_components.csms.const import CONF_REMOTE_START_ID_TAG, DOMAIN
-from custom_components.csms.sensor import phase_value
+from custom_components.csms.sensor import highest_current, phase_value
 
 from .conftest import entry_id_of, wait_for
 
 if TYPE_CHECKING:
     from simulator import SimulatedChargePoint
-
-
-@pytest.fixture
-def enable_all() -> Generator[None]:
-    """Create entities that are disabled by default enabled, as if the user had enabled them."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        new_callable=PropertyMock,
-        return_value=True,
-    ):
-        yield
 
 
 def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
@@ -121,6 +108,45 @@ def test_phase_names_from_ocpp() -> None:
     # A line-to-line voltage is no phase's own.
     assert phase_value(readings, "L3") is None
     assert phase_value(readings, None) == 1.0
+
+
+def test_the_current_is_the_total_or_the_highest_phase() -> None:
+    assert highest_current({"L1": 10.0, "L2-N": 12.5, "L3": 11.0}) == 12.5
+    assert highest_current({"total": 16.0, "L1": 10.0}) == 16.0
+    # Line-to-line readings are no phase's own.
+    assert highest_current({"L1-L2": 400.0}) is None
+    assert highest_current({}) is None
+
+
+async def test_a_reading_writes_only_the_states_it_changes(
+    hass: HomeAssistant, connect: Any
+) -> None:
+    charge_point = await connect("CP001")
+    transaction_id = await charge_point.start_transaction(1, "TAG1")
+    await send_meter_values(charge_point, 1, [sampled("Power.Active.Import", 7000, "W")])
+    await hass.async_block_till_done()
+    # The state machine updates a state's last_reported in place.
+    status_reported = get(hass, "sensor", "CP001_1_status").last_reported
+    energy_reported = get(hass, "sensor", "CP001_1_energy").last_reported
+    power_reported = get(hass, "sensor", "CP001_1_power").last_reported
+
+    await send_meter_values(
+        charge_point, 1, [sampled("Power.Active.Import", 7200, "W")], transaction_id
+    )
+    await hass.async_block_till_done()
+
+    assert float(state(hass, "sensor", "CP001_1_power")) == 7200
+    assert get(hass, "sensor", "CP001_1_power").last_reported > power_reported
+    # Not even reported again: an unchanged state is not worked out at all.
+    assert get(hass, "sensor", "CP001_1_status").last_reported == status_reported
+    assert get(hass, "sensor", "CP001_1_energy").last_reported == energy_reported
+
+    # A lost connection still reaches every entity.
+    await charge_point.disconnect()
+    await wait_for(lambda: state(hass, "sensor", "CP001_1_status") == STATE_UNAVAILABLE)
+    assert state(hass, "sensor", "CP001_1_energy") == STATE_UNAVAILABLE
+    assert state(hass, "binary_sensor", "CP001_1_charging") == STATE_UNAVAILABLE
+    assert state(hass, "button", "CP001_soft_reset") == STATE_UNAVAILABLE
 
 
 async def test_charge_point_entities(hass: HomeAssistant, connect: Any, enable_all: None) -> None:
@@ -234,8 +260,8 @@ async def test_a_session_moves_the_connector_entities(
     temperature = get(hass, "sensor", "CP001_1_temperature")
     assert float(temperature.state) == 31.5
     assert temperature.attributes["unit_of_measurement"] == "°C"
-    # Reported with phases only: no entity for a total.
-    assert registry.async_get_entity_id("sensor", DOMAIN, "CP001_1_current") is None
+    # Reported with phases only: the current is the highest phase's.
+    assert float(state(hass, "sensor", "CP001_1_current")) == 10.7
 
     await charge_point.status(1, "SuspendedEV")
     await hass.async_block_till_done()
@@ -247,7 +273,9 @@ async def test_a_session_moves_the_connector_entities(
     await charge_point.stop_transaction(1, reason="EVDisconnected", id_tag="TAG1")
     await hass.async_block_till_done()
     assert state(hass, "switch", "CP001_1_charging") == "off"
-    assert state(hass, "sensor", "CP001_1_stop_reason") == "ev_disconnected"
+    reason = get(hass, "sensor", "CP001_1_stop_reason")
+    assert reason.state == "ev_disconnected"
+    assert "local" in reason.attributes["options"]
     assert float(state(hass, "sensor", "CP001_1_session_energy")) == (
         (meter_stop - meter_start) / 1000
     )
@@ -256,6 +284,7 @@ async def test_a_session_moves_the_connector_entities(
     assert 9.9 < float(state(hass, "sensor", "CP001_1_session_duration")) < 10.5
     for phase in ("l1", "l2", "l3"):
         assert float(state(hass, "sensor", f"CP001_1_current_{phase}")) == 0
+    assert float(state(hass, "sensor", "CP001_1_current")) == 0
     stopped = get(hass, "event", "CP001_1_session")
     assert stopped.attributes["event_type"] == "stopped"
     assert stopped.attributes["transaction_id"] == transaction_id
@@ -301,16 +330,35 @@ async def test_categories_classes_and_defaults(hass: HomeAssistant, connect: Any
         "CP001_firmware_version",
         "CP001_hard_reset",
         "CP001_charge_point_current_limit",
+        "CP001_charge_point_error_code",
+        "CP001_last_heartbeat",
+        "CP001_local_list_version",
         *(
             f"CP001_{c}_{key}"
             for c in (1, 2)
-            for key in ("session_duration", "available", "power_limit", "allocated_current")
+            for key in (
+                "session_duration",
+                "available",
+                "power_limit",
+                "allocated_current",
+                "error_code",
+                "last_quarter_hour_energy",
+                "session_id_tag",
+                "stop_reason",
+                "reservation",
+                "unlock",
+            )
         ),
-        *(f"CP001_1_voltage_{phase}" for phase in ("l1", "l2", "l3")),
+        *(
+            f"CP001_1_{kind}_{phase}"
+            for kind in ("current", "voltage")
+            for phase in ("l1", "l2", "l3")
+        ),
     }
-    # A two-connector charger with every measurement reported stays lean (its
-    # own config entry: far below the 10,000 enabled entities of one entry).
-    assert len(entries) - len(disabled) <= 47
+    # A site has hundreds of chargers, each entity costs memory and each
+    # state change a row in the recorder: what is enabled by default is what
+    # dashboards and automations use.
+    assert len(entries) - len(disabled) <= 32
 
     expectations = {
         ("binary_sensor", "CP001_connected"): (EntityCategory.DIAGNOSTIC, "connectivity"),
@@ -344,9 +392,6 @@ async def test_categories_classes_and_defaults(hass: HomeAssistant, connect: Any
         assert entry.original_device_class == device_class, unique_id
         assert entry.translation_key is not None, unique_id
 
-    reason = get(hass, "sensor", "CP001_1_stop_reason")
-    assert "ev_disconnected" in reason.attributes["options"]
-    assert reason.state == "local"
     session_energy = get(hass, "sensor", "CP001_1_session_energy")
     # Each session starts again from 0: a total with its start as last reset.
     assert session_energy.attributes["state_class"] == "total"
@@ -382,7 +427,7 @@ async def test_disconnect_makes_all_but_the_connection_unavailable(
 
 
 async def test_charging_switch_starts_and_stops_a_transaction(
-    hass: HomeAssistant, connect: Any
+    hass: HomeAssistant, connect: Any, enable_all: None
 ) -> None:
     charge_point = await connect("CP001")
     switch = entity_id(hass, "switch", "CP001_1_charging")
@@ -511,6 +556,7 @@ async def test_request_failures_are_explained(
     connect: Any,
     server_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
+    enable_all: None,
 ) -> None:
     monkeypatch.setattr(server, "RESPONSE_TIMEOUT", 0.2)
     charge_point = await connect("CP001")

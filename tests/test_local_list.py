@@ -52,7 +52,9 @@ def sensor(hass: HomeAssistant, key: str, charge_point_id: str = "CP001") -> str
     return state.state
 
 
-async def test_the_list_follows_the_tags(hass: HomeAssistant, connect: Any) -> None:
+async def test_the_list_follows_the_tags(
+    hass: HomeAssistant, connect: Any, enable_all: None
+) -> None:
     registry = hass.data[ID_TAGS]
     await registry.async_add(IdTagRecord("ALICE", tenant="Flat 1"), None)
     await registry.async_add(IdTagRecord("BOB", status="Blocked"), None)

@@ -28,6 +28,9 @@ from .test_energy import restart_integration
 from .test_entities import get, state
 from .test_services import call, device_id, received, runtime, settled
 
+# The reservation sensors these tests watch are disabled by default.
+pytestmark = pytest.mark.usefixtures("enable_all")
+
 MADE = f"{DOMAIN}_reservation_made"
 USED = f"{DOMAIN}_reservation_used"
 ENDED = f"{DOMAIN}_reservation_ended"

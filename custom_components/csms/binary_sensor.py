@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -97,3 +98,7 @@ class CsmsBinarySensor(CsmsEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """The fact from the model."""
         return self.entity_description.is_on_fn(self._charge_point, self.connector)
+
+    def state_key(self) -> tuple[Any, ...]:
+        """Availability and the fact."""
+        return (self.available, self.is_on)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.components.button.const import ButtonDeviceClass
@@ -55,6 +56,9 @@ BUTTONS: tuple[CsmsButtonEntityDescription, ...] = (
     CsmsButtonEntityDescription(
         key="unlock",
         translation_key="unlock",
+        # For the rare stuck cable (also a service): not worth an entity per
+        # connector on a site with hundreds of them.
+        entity_registry_enabled_default=False,
         request_fn=lambda connector: OcppRequest(
             "UnlockConnector",
             {"connector_id": connector.connector_id},
@@ -77,6 +81,10 @@ class CsmsButton(CsmsEntity, ButtonEntity):
     """A button of a charge point or connector."""
 
     entity_description: CsmsButtonEntityDescription
+
+    def state_key(self) -> tuple[Any, ...]:
+        """A button's state is its last press: only availability follows the model."""
+        return (self.available,)
 
     async def async_press(self) -> None:
         """Send the request; a refusal is the user's error to see."""

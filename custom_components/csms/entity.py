@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
@@ -40,6 +40,8 @@ class CsmsEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
     entity_description: CsmsEntityDescription
+    # What the state showed when last written (see _model_changed).
+    _written: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -86,9 +88,27 @@ class CsmsEntity(Entity):
         )
         self.async_on_remove(
             self._runtime.hub.central.subscribe(
-                self._charge_point.charge_point_id, connector_id, self.async_write_ha_state
+                self._charge_point.charge_point_id, connector_id, self._model_changed
             )
         )
+
+    def state_key(self) -> tuple[Any, ...] | None:
+        """What the state shows, cheap to compare; None: not known, always write."""
+        return None
+
+    @callback
+    def _model_changed(self) -> None:
+        """Write the state when what it shows changed.
+
+        A connector's listeners hear of each of its changes: a MeterValues
+        moves a few of its entities' values, not all of them, and working out
+        an unchanged state costs as much as writing it.
+        """
+        key = self.state_key()
+        if key is not None and key == self._written:
+            return
+        self._written = key
+        self.async_write_ha_state()
 
 
 def async_add_entities_per_connector[DescriptionT: CsmsEntityDescription](

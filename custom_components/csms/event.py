@@ -62,6 +62,10 @@ class CsmsEvent(CsmsEntity, EventEntity):
 
     entity_description: CsmsEventEntityDescription
 
+    def state_key(self) -> tuple[Any, ...]:
+        """An event's state is its last event: only availability follows the model."""
+        return (self.available,)
+
     @property
     def event_types(self) -> list[str]:
         """The event types, in the order of the description."""

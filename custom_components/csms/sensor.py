@@ -75,6 +75,15 @@ def phase_value(values: dict[str, float], phase: str | None) -> float | None:
     return values.get(phase, values.get(f"{phase}-N"))
 
 
+def highest_current(values: dict[str, float]) -> float | None:
+    """The reading without phase, else the highest phase's: what the fuse sees."""
+    total = values.get(_NO_PHASE)
+    if total is not None:
+        return total
+    phases = [value for phase in PHASES if (value := phase_value(values, phase)) is not None]
+    return max(phases, default=None)
+
+
 def _energy_kwh(connector: Connector) -> float | None:
     if connector.energy_register_wh is None:
         return None
@@ -151,14 +160,28 @@ class CsmsSensorEntityDescription(CsmsEntityDescription, SensorEntityDescription
 
 
 def _current(phase: str | None) -> CsmsSensorEntityDescription:
+    if phase is None:
+        return CsmsSensorEntityDescription(
+            key="current",
+            translation_key="current",
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            suggested_display_precision=1,
+            exists_fn=lambda _, connector: highest_current(connector.current_a) is not None,
+            value_fn=lambda _, connector: highest_current(connector.current_a),
+        )
     return CsmsSensorEntityDescription(
-        key="current" if phase is None else f"current_{phase.lower()}",
-        translation_key="current" if phase is None else "current_phase",
-        translation_placeholders=None if phase is None else {"phase": phase},
+        key=f"current_{phase.lower()}",
+        translation_key="current_phase",
+        translation_placeholders={"phase": phase},
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
+        # The current sensor shows the highest phase; three more states to
+        # record every minute per connector are for those who balance phases.
+        entity_registry_enabled_default=False,
         exists_fn=lambda _, connector: phase_value(connector.current_a, phase) is not None,
         value_fn=lambda _, connector: phase_value(connector.current_a, phase),
     )
@@ -195,6 +218,8 @@ CHARGE_POINT_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=list(_ERROR_CODE_STATES.values()),
         entity_category=EntityCategory.DIAGNOSTIC,
+        # The status shows a fault; its code is for the one who repairs it.
+        entity_registry_enabled_default=False,
         charge_point_level=True,
         value_fn=lambda _, connector: _ERROR_CODE_STATES.get(connector.error_code or ""),
     ),
@@ -203,6 +228,9 @@ CHARGE_POINT_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         translation_key="last_heartbeat",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # A state to record at every heartbeat; the connectivity sensor says
+        # what matters (and a lost connection is noticed by the server).
+        entity_registry_enabled_default=False,
         charge_point_level=True,
         value_fn=lambda charge_point, _: charge_point.last_heartbeat_at,
     ),
@@ -210,6 +238,8 @@ CHARGE_POINT_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         key="local_list_version",
         translation_key="local_list_version",
         entity_category=EntityCategory.DIAGNOSTIC,
+        # The sync outcome below says whether the list got through.
+        entity_registry_enabled_default=False,
         charge_point_level=True,
         exists_fn=lambda charge_point, _: charge_point.supports_local_list,
         value_fn=lambda charge_point, _: _local_list_version(charge_point),
@@ -249,6 +279,7 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=list(_ERROR_CODE_STATES.values()),
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         value_fn=lambda _, connector: _ERROR_CODE_STATES.get(connector.error_code or ""),
     ),
     CsmsSensorEntityDescription(
@@ -324,6 +355,9 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         # this one is for the history graph of the quarter-hour profile.
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=3,
+        # Billing reads the ledger; this graph is for the curious, and costs
+        # a timer and a state per connector every quarter hour.
+        entity_registry_enabled_default=False,
         quarter_hourly=True,
         value_fn=lambda _, connector: _last_quarter_hour_kwh(connector),
     ),
@@ -360,6 +394,9 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
     CsmsSensorEntityDescription(
         key="session_id_tag",
         translation_key="session_id_tag",
+        # An id tag is personal: kept out of the history unless wanted (the
+        # session event names it too).
+        entity_registry_enabled_default=False,
         value_fn=lambda _, connector: _session_id_tag(connector),
     ),
     CsmsSensorEntityDescription(
@@ -374,12 +411,16 @@ CONNECTOR_SENSORS: tuple[CsmsSensorEntityDescription, ...] = (
         translation_key="stop_reason",
         device_class=SensorDeviceClass.ENUM,
         options=list(_STOP_REASON_STATES.values()),
+        # The session event carries the reason too.
+        entity_registry_enabled_default=False,
         value_fn=lambda _, connector: _stop_reason(connector),
     ),
     CsmsSensorEntityDescription(
         key="reservation",
         translation_key="reservation",
         device_class=SensorDeviceClass.TIMESTAMP,
+        # For sites that take reservations (the services work without it).
+        entity_registry_enabled_default=False,
         # Where the charger takes reservations (or holds one: its profiles not read yet).
         exists_fn=lambda charge_point, connector: bool(
             supports_reservations(charge_point.configuration)
@@ -430,6 +471,10 @@ class CsmsSensor(CsmsEntity, SensorEntity):
         if (attributes_fn := self.entity_description.attributes_fn) is None:
             return None
         return attributes_fn(self._charge_point, self.connector)
+
+    def state_key(self) -> tuple[Any, ...]:
+        """Availability, the value and what goes with it."""
+        return (self.available, self.native_value, self.last_reset, self.extra_state_attributes)
 
     @property
     def native_unit_of_measurement(self) -> str | None:
