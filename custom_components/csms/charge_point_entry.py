@@ -112,7 +112,7 @@ async def _async_options_updated(hass: HomeAssistant, entry: CsmsConfigEntry) ->
     runtime = entry.runtime_data
     runtime.devices.rename()
     # Its phases, maximum or priority may have changed.
-    runtime.hub.load_manager.schedule()
+    runtime.hub.load_manager.schedule(charge_point_id=runtime.charge_point_id)
     if runtime.charge_point.connected:
         await _Caretaker(hass, entry, runtime).configure()
 

@@ -288,7 +288,7 @@ def _limits_replaced(target: Target, payload: dict[str, Any], response: dict[str
     if response.get("status") == "Accepted":
         load_manager = target.runtime.hub.load_manager
         load_manager.limits(target.charge_point_id).forget_profiles()
-        load_manager.schedule()
+        load_manager.schedule(charge_point_id=target.charge_point_id)
 
 
 _OPERATIONS: dict[str, Operation] = {

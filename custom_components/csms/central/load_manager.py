@@ -5,7 +5,8 @@ The rules (budget, fair share, failsafe) are pure functions in
 sends each charger what they decide, through its :class:`ChargingLimits`.
 A run is debounced, sends lower limits before higher ones (so the sum stays
 within the budget while the changes travel) and sends nothing a charger
-already holds.
+already holds. With load management off, a charger's limits are its own
+affair: a run then plans only the chargers that changed since the last one.
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ class LoadManager:
         self._task: asyncio.Task[None] | None = None
         # A delay asked for while a run was in progress.
         self._pending: float | None = None
+        # What the next run plans when load management is off: the chargers
+        # that changed, or all of them after a change of the whole site.
+        self._changed: set[str] = set()
+        self._all_changed = False
         self.grid_reading: GridReading | None = None
         self.decision: Decision | None = None
 
@@ -193,7 +198,7 @@ class LoadManager:
             ),
         )
         # The connector's share may grow or shrink with its new limit.
-        self.schedule()
+        self.schedule(charge_point_id=charge_point_id)
 
     async def async_set_charge_point_limit(
         self, charge_point_id: str, limit_a: float | None
@@ -204,8 +209,13 @@ class LoadManager:
 
     # Triggers
 
-    def schedule(self, delay: float | None = None) -> None:
-        """Run soon; changes within ``delay`` (default: a second) make one run."""
+    def schedule(self, delay: float | None = None, *, charge_point_id: str | None = None) -> None:
+        """Run soon; changes within ``delay`` (default: a second) make one run.
+
+        ``charge_point_id`` names the one charger whose change this is; without
+        it the change concerns the whole site and the run plans every charger.
+        """
+        self._mark(charge_point_id)
         if delay is None:
             delay = DEBOUNCE_S
         if self._task is not None and not self._task.done():
@@ -213,6 +223,19 @@ class LoadManager:
             self._pending = delay if self._pending is None else min(self._pending, delay)
             return
         self._set_timer(delay)
+
+    def _mark(self, charge_point_id: str | None) -> None:
+        if charge_point_id is None:
+            self._all_changed = True
+        else:
+            self._changed.add(charge_point_id)
+
+    def _take_changes(self, site: SiteSettings) -> set[str] | None:
+        """The chargers a run plans (None: all); what changes from now on is the next run's."""
+        # Shares depend on every session; and after the last shares, all go.
+        everything = self._all_changed or site.enabled or self.decision is not None
+        changed, self._changed, self._all_changed = self._changed, set(), False
+        return None if everything else changed
 
     def _set_timer(self, delay: float) -> None:
         loop = asyncio.get_running_loop()
@@ -234,15 +257,22 @@ class LoadManager:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._mark(None)
         self._task = asyncio.get_running_loop().create_task(self._async_run())
         await asyncio.shield(self._task)
 
     async def _async_run(self) -> None:
+        scope: set[str] | None = None
         try:
-            await self._async_run_once()
+            site = self._site_settings()
+            scope = self._take_changes(site)
+            await self._async_run_once(site, scope)
         except Exception:
-            # A run that fails must not end load management for good.
+            # A run that fails must not end load management for good; the next
+            # run plans its chargers again.
             _LOGGER.exception("Load management run failed")
+            for charge_point_id in [None] if scope is None else scope:
+                self._mark(charge_point_id)
         for listener in list(self._listeners):
             listener()
         pending, self._pending = self._pending, None
@@ -250,20 +280,22 @@ class LoadManager:
             self._set_timer(pending)
         elif self.enabled:
             # Renew the leases before they end.
+            self._mark(None)
             self._set_timer((LEASE - RENEW_BEFORE).total_seconds())
 
     def _event(self, event: ChargePointEvent) -> None:
+        charge_point_id = event.charge_point_id
         if event.kind is EventKind.BOOTED:
             if event.data.get("registration_status") == RegistrationStatus.accepted:
                 # Whatever the charger held before its boot, it gets again.
-                self.limits(event.charge_point_id).forget_profiles()
-                self.schedule()
+                self.limits(charge_point_id).forget_profiles()
+                self.schedule(charge_point_id=charge_point_id)
         elif event.kind is EventKind.TRANSACTION_STOPPED:
-            self.limits(event.charge_point_id).transaction_ended(event.connector_id)
-            self._demand.pop((event.charge_point_id, event.connector_id), None)
-            self.schedule()
+            self.limits(charge_point_id).transaction_ended(event.connector_id)
+            self._demand.pop((charge_point_id, event.connector_id), None)
+            self.schedule(charge_point_id=charge_point_id)
         elif event.kind is EventKind.TRANSACTION_STARTED:
-            self.schedule()
+            self.schedule(charge_point_id=charge_point_id)
 
     def _connector_changed(self, charge_point: ChargePoint, connector_id: int) -> None:
         """Run when a session's state or its car's demand changed; not for every reading."""
@@ -287,8 +319,10 @@ class LoadManager:
             )
         if self._seen.get(key) != seen:
             self._seen[key] = seen
-            if self.enabled:
-                self.schedule()
+            # Also without load management: a charger back online, or one whose
+            # configuration now tells that it takes profiles, gets its own limits.
+            if connector_id == CHARGE_POINT_CONNECTOR_ID or self.enabled:
+                self.schedule(charge_point_id=charge_point.charge_point_id)
 
     def _track_demand(self, key: ConnectorKey, connector: Connector) -> None:
         """Reclaim what a car leaves unused (Current.Import below its share).
@@ -319,9 +353,8 @@ class LoadManager:
 
     # The run
 
-    async def _async_run_once(self) -> None:
-        site = self._site_settings()
-        managed = self._managed_chargers()
+    async def _async_run_once(self, site: SiteSettings, scope: set[str] | None) -> None:
+        managed = self._managed_chargers(scope)
         plans = self._plan(site, managed)
         current = {key: _limits_held(self._connector(key)) for key in plans}
         lower = [key for key, plan in plans.items() if _is_lower(plan, current[key])]
@@ -334,10 +367,17 @@ class LoadManager:
         await self._async_apply_all(lower, plans)
         await self._async_apply_all(self._hold_raises(higher, plans, current), plans)
 
-    def _managed_chargers(self) -> list[tuple[ChargePoint, ChargerSettings]]:
-        """The chargers of this server that take charging profiles."""
+    def _managed_chargers(
+        self, scope: set[str] | None
+    ) -> list[tuple[ChargePoint, ChargerSettings]]:
+        """The chargers of this server that take charging profiles (of ``scope``; None: all)."""
+        charge_points = self._central.charge_points
+        if scope is None:
+            candidates = list(charge_points.values())
+        else:
+            candidates = [charge_points[cp_id] for cp_id in sorted(scope) if cp_id in charge_points]
         chargers = []
-        for charge_point in list(self._central.charge_points.values()):
+        for charge_point in candidates:
             settings = self._charger_settings(charge_point.charge_point_id)
             if settings is not None and charge_point.charging_capabilities.supported:
                 chargers.append((charge_point, settings))
@@ -458,7 +498,7 @@ class LoadManager:
             raising = held is not None and wanted is not None and wanted > held
             if raising and now - self._raised_at.get(key, -RAISE_HOLD_S) < RAISE_HOLD_S:
                 plans[key] = replace(plans[key], share_a=held)
-                self.schedule(RAISE_HOLD_S - (now - self._raised_at[key]))
+                self.schedule(RAISE_HOLD_S - (now - self._raised_at[key]), charge_point_id=key[0])
                 continue
             if raising:
                 self._raised_at[key] = now
