@@ -47,6 +47,9 @@ class LedgerKeeper:
         self._pending_sessions: list[SessionRecord] = []
         self._pending_finished: list[TransactionKey] = []
         self._write_lock = asyncio.Lock()
+        # Group commit (see async_flush): flushes asked for, and how many a write covered.
+        self._flushes_requested = 0
+        self._flushes_written = 0
 
     async def async_load(self) -> None:
         """Take back the readings of the transactions that were running."""
@@ -136,30 +139,43 @@ class LedgerKeeper:
         sessions: Iterable[SessionRecord] = (),
         finished: Collection[TransactionKey] = (),
     ) -> None:
-        """Write what is pending now, in one database transaction.
+        """Write what is pending, in one database transaction; return once it is written.
 
+        Flushes asked for while a write runs share the next one (group
+        commit): in a reconnect storm hundreds of queued StopTransactions
+        arrive at once, and each waits for its session to be written.
         On a database error nothing of it was written: it stays pending for
         the next try (newer intervals of a quarter hour winning) and the
         error is raised.
         """
+        self._pending_sessions.extend(sessions)
+        self._pending_finished.extend(finished)
+        self._flushes_requested += 1
+        wanted = self._flushes_requested
+        async with self._write_lock:
+            if self._flushes_written >= wanted:
+                return  # a write that started after our request covered it
+            covered = self._flushes_requested
+            await self._async_write_pending()
+            self._flushes_written = covered
+
+    async def _async_write_pending(self) -> None:
+        # This write takes everything pending: a timed flush has nothing left to do.
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        self._pending_sessions.extend(sessions)
-        self._pending_finished.extend(finished)
         points, self._pending_points = self._pending_points, []
         intervals, self._pending_intervals = self._pending_intervals, {}
         done_sessions, self._pending_sessions = self._pending_sessions, []
         done, self._pending_finished = self._pending_finished, []
         try:
-            async with self._write_lock:
-                await self.database.async_write(
-                    points=points,
-                    intervals=intervals.values(),
-                    sessions=done_sessions,
-                    forget_points_of=done,
-                    replace_intervals_of=done,
-                )
+            await self.database.async_write(
+                points=points,
+                intervals=intervals.values(),
+                sessions=done_sessions,
+                forget_points_of=done,
+                replace_intervals_of=done,
+            )
         except sqlite3.Error:
             self._pending_points[:0] = points
             self._pending_intervals = intervals | self._pending_intervals
