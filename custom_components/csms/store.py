@@ -35,13 +35,28 @@ _LOGGER = logging.getLogger(__name__)
 SAVE_DELAY = 10
 
 
+class _DocumentStore(Store[dict[str, Any]]):
+    """A ``Store`` that tells up to which journal record the document on disk holds.
+
+    ``Store`` logs a failed write instead of raising, and reading the file
+    back to find out would parse megabytes after every write; so the write
+    itself notes what it wrote, once it has.
+    """
+
+    saved_journal_seq = 0
+
+    async def _async_write_data(self, data: dict[str, Any]) -> None:
+        await super()._async_write_data(data)
+        self.saved_journal_seq = (data.get("data") or {}).get("journal_seq", 0)
+
+
 class HomeAssistantStateStore:
     """The core's :class:`StateStore` on top of a Home Assistant ``Store`` and a journal."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """One storage file and one journal per server entry."""
         self._hass = hass
-        self._store: Store[dict[str, Any]] = Store(
+        self._store = _DocumentStore(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", atomic_writes=True
         )
         self._journal_path = Path(hass.config.path(STORAGE_DIR, f"{DOMAIN}.{entry_id}.journal"))
@@ -99,9 +114,8 @@ class HomeAssistantStateStore:
         if self._hass.state is not CoreState.running:
             # Stopping: the Store writes only at the final write, after us.
             return
-        # The Store logs a failed write instead of raising: trust what is on disk.
-        stored = await self._store.async_load() or {}
-        saved_seq = min(data.get("journal_seq", 0), stored.get("journal_seq", 0))
+        # After a failed write, only what an earlier document holds.
+        saved_seq = min(data.get("journal_seq", 0), self._store.saved_journal_seq)
         await self._async_compact(saved_seq)
 
     def schedule_save(self, data_fn: Callable[[], dict[str, Any]]) -> None:

@@ -139,3 +139,16 @@ async def test_the_journal_is_replayed_over_the_document() -> None:
     await restored.async_save()
     assert store.document is not None
     assert store.document["journal_seq"] == 4
+
+
+def test_the_document_keeps_the_state_it_was_taken_with() -> None:
+    # The document may wait for an earlier write while the model changes on.
+    central = CentralSystem(JournalStore())
+    charge_point = central.charge_points["CP001"] = ChargePoint("CP001")
+    profiles = charge_point.connector(1).profiles
+    profiles["TxDefaultProfile"] = {"chargingProfileId": 1}
+    document = central.as_dict()
+    del profiles["TxDefaultProfile"]
+    assert document["charge_points"][0]["connectors"][0]["profiles"] == {
+        "TxDefaultProfile": {"chargingProfileId": 1}
+    }

@@ -240,6 +240,10 @@ class CentralSystem:
 
         A disabled charger is not admitted, but its password must survive: it
         would otherwise come back without one (a downgrade to profile 0).
+
+        It runs on the event loop for every charger (the host serializes the
+        result there too), so the secrets, a field, are checked before the
+        host's admission, a config entry lookup per charger.
         """
         return {
             "version": STORAGE_VERSION,
@@ -249,7 +253,7 @@ class CentralSystem:
             "charge_points": [
                 cp.to_dict()
                 for cp in self.charge_points.values()
-                if self.is_admitted(cp) or cp.security.has_secrets
+                if cp.security.has_secrets or self.is_admitted(cp)
             ],
         }
 

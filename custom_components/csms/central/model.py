@@ -189,7 +189,10 @@ class Connector:
         """Serialize what must survive a restart.
 
         The latest measurements are kept too: which ones a charger reports
-        decides which entities it has.
+        decides which entities it has. The document may wait for the write
+        of an earlier one while the model goes on changing: dicts that are
+        only ever replaced (``current_a``, ``voltage_v``, a charge point's
+        configuration) are shared, ``profiles``, changed in place, is copied.
         """
         last = self.last_transaction
         return {
@@ -204,7 +207,7 @@ class Connector:
             "last_transaction": last.to_dict() if last else None,
             "limit_a": self.limit_a,
             "failsafe_a": self.failsafe_a,
-            "profiles": self.profiles,
+            "profiles": dict(self.profiles),
             "reservation": self.reservation.to_dict() if self.reservation else None,
         }
 
