@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from unittest.mock import patch
 
+from homeassistant.components.sensor import DATA_COMPONENT as SENSORS
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -22,7 +24,7 @@ from simulator import SimulatedChargePoint
 from simulator.meter import Meter
 
 from .conftest import server_url
-from .test_entities import get, state
+from .test_entities import entity_id, get, state
 
 REGISTER = "Energy.Active.Import.Register"
 
@@ -444,3 +446,38 @@ async def test_live_session_sensors_and_last_quarter_hour(
     assert session_energy.attributes["state_class"] == "total"
     # Running sessions are no session records yet.
     assert (await sessions(hass)) == []
+
+
+async def test_the_quarter_hour_turning_is_not_taken_for_the_value_before(
+    hass: HomeAssistant, connect: Any, enable_all: None
+) -> None:
+    # Steady charging: two quarter hours with the same energy. The timer
+    # writes the new quarter's partial value first; the clock-aligned reading
+    # that completes it must still be written, though it equals the value
+    # shown before the timer.
+    charge_point = await connect("CP001")
+    base = quarter_hour_start(dt_util.utcnow()) - 2 * QUARTER_HOUR
+    sensor_id = entity_id(hass, "sensor", "CP001_1_last_quarter_hour_energy")
+    sensor = hass.data[SENSORS].get_entity(sensor_id)
+    assert sensor is not None
+    with patch(
+        "homeassistant.util.dt.utcnow", return_value=base + QUARTER_HOUR + timedelta(minutes=1)
+    ):
+        transaction_id = await start(charge_point, 100_000, base - timedelta(minutes=1))
+        await meter_values(
+            charge_point,
+            [(base, 100_200, "Sample.Clock"), (base + QUARTER_HOUR, 101_700, "Sample.Clock")],
+            transaction_id=transaction_id,
+        )
+        await hass.async_block_till_done()
+        assert state(hass, "sensor", "CP001_1_last_quarter_hour_energy") == "1.5"
+
+    turned = base + 2 * QUARTER_HOUR
+    with patch("homeassistant.util.dt.utcnow", return_value=turned):
+        sensor._quarter_hour_passed(turned)
+        assert state(hass, "sensor", "CP001_1_last_quarter_hour_energy") == "0.0"
+        await meter_values(
+            charge_point, [(turned, 103_200, "Sample.Clock")], transaction_id=transaction_id
+        )
+        await hass.async_block_till_done()
+        assert state(hass, "sensor", "CP001_1_last_quarter_hour_energy") == "1.5"

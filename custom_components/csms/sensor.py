@@ -474,7 +474,13 @@ class CsmsSensor(CsmsEntity, SensorEntity):
 
     def state_key(self) -> tuple[Any, ...]:
         """Availability, the value and what goes with it."""
-        return (self.available, self.native_value, self.last_reset, self.extra_state_attributes)
+        return (
+            self.available,
+            self.native_value,
+            self.native_unit_of_measurement,
+            self.last_reset,
+            self.extra_state_attributes,
+        )
 
     @property
     def native_unit_of_measurement(self) -> str | None:
@@ -495,4 +501,6 @@ class CsmsSensor(CsmsEntity, SensorEntity):
 
     @callback
     def _quarter_hour_passed(self, _: datetime) -> None:
-        self.async_write_ha_state()
+        # Through the key, so that a later value equal to the one before this
+        # write is not taken for unchanged.
+        self._model_changed()
