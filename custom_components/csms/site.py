@@ -121,7 +121,10 @@ class _GridFollower:
             @callback
             def changed(event: Event[EventStateChangedData]) -> None:
                 manager.grid_reading = grid_reading(event.data["new_state"])
-                manager.schedule()
+                # Without load management the reading decides nothing; it is
+                # kept for when load management is switched on.
+                if manager.enabled:
+                    manager.schedule()
 
             self._unsubscribe = async_track_state_change_event(self._hass, [sensor], changed)
 

@@ -133,3 +133,39 @@ async def test_a_stop_whose_shared_write_failed_writes_again(
     sessions = await database.async_sessions(T0, T0 + timedelta(hours=1))
     assert sorted(session.charge_point_id for session in sessions) == ["CP0", "CP1", "CP2"]
     await database.async_close()
+
+
+async def test_a_cancelled_stop_leaves_the_shared_write_to_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = LedgerDatabase(tmp_path / "ledger.db")
+    await database.async_open()
+    keeper = LedgerKeeper(database)
+    real_write = database.async_write
+    calls = 0
+    write_started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def fails_after_a_while(**kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            write_started.set()
+            await release.wait()
+            raise sqlite3.OperationalError("disk I/O error")
+        await real_write(**kwargs)
+
+    monkeypatch.setattr(database, "async_write", fails_after_a_while)
+    first = asyncio.create_task(keeper.async_transaction_stopped("CP0", _stopped(1)))
+    await write_started.wait()
+    second = asyncio.create_task(keeper.async_transaction_stopped("CP1", _stopped(1)))
+    await asyncio.sleep(0)
+    # Home Assistant stopping cancels the first caller in the middle of its write.
+    first.cancel()
+    release.set()
+    await second
+
+    sessions = await database.async_sessions(T0, T0 + timedelta(hours=1))
+    assert sorted(session.charge_point_id for session in sessions) == ["CP0", "CP1"]
+    assert first.cancelled()
+    await database.async_close()

@@ -151,7 +151,14 @@ class LedgerKeeper:
         self._pending_sessions.extend(sessions)
         self._pending_finished.extend(finished)
         self._flushes_requested += 1
-        wanted = self._flushes_requested
+        # The write goes on if the caller is cancelled: its batch holds the
+        # sessions of the callers waiting for it, put back if it fails (and
+        # then retried by the timed flush, which logs: no caller is left to).
+        flush = asyncio.ensure_future(self._async_flush_up_to(self._flushes_requested))
+        flush.add_done_callback(lambda done: done.cancelled() or done.exception())
+        await asyncio.shield(flush)
+
+    async def _async_flush_up_to(self, wanted: int) -> None:
         async with self._write_lock:
             if self._flushes_written >= wanted:
                 return  # a write that started after our request covered it
