@@ -155,6 +155,10 @@ class ChargePointConnection(OcppChargePoint):  # type: ignore[misc]
         except OCPPError as err:
             _LOGGER.warning("%s: rejected %s: %s", self.id, message.action, err)
             await self._send_error(message, as_ocpp16_error(err))
+        except ConnectionClosed:
+            # Gone before the answer (a shutdown, a lost link): the charger
+            # sends the call again on its next connection. No error to send.
+            raise
         except Exception:
             # Whatever went wrong, the charger gets an answer and the
             # connection (and every other charger) carries on.
