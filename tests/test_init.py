@@ -6,7 +6,7 @@ import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -51,6 +51,10 @@ async def test_unload_closes_every_connection_and_reload_brings_them_back(
     assert entry.state is ConfigEntryState.NOT_LOADED
     for charge_point in charge_points:
         await charge_point.wait_closed()
+    await hass.async_block_till_done()
+    # The chargers' own entries stay: their entities show the lost connection.
+    assert state(hass, "binary_sensor", "CP001_connected") == "off"
+    assert state(hass, "sensor", "CP002_2_status") == STATE_UNAVAILABLE
     # The port is free again.
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,6 +78,23 @@ async def test_unload_closes_every_connection_and_reload_brings_them_back(
         await charge_point.connect(url)
     await hass.async_block_till_done()
     assert state(hass, "binary_sensor", "CP002_connected") == "on"
+
+
+async def test_home_assistant_stopping_closes_the_connections_quietly(
+    hass: HomeAssistant, connect: Any
+) -> None:
+    charge_point = await connect("CP001")
+    assert state(hass, "sensor", "CP001_1_status") == "available"
+
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await charge_point.wait_closed()
+    await hass.async_block_till_done()
+
+    # Closed without a state written per entity: Home Assistant starts them
+    # unavailable anyway.
+    assert not charge_point.connected
+    assert state(hass, "sensor", "CP001_1_status") == "available"
+    assert state(hass, "binary_sensor", "CP001_connected") == "on"
 
 
 async def test_restart_in_the_middle_of_a_transaction(

@@ -116,10 +116,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ServerConfigEntry) -> bo
     hub.server = server
     entry.runtime_data = hub
 
-    async def stop(_: Event | None = None) -> None:
+    async def stop(event: Event | None = None) -> None:
         if hub.server is server:
             hub.server = None
-        await server.stop()
+        # Home Assistant stopping (an event) is quiet; an unload (a reload,
+        # the entry disabled) leaves the chargers' entities unavailable.
+        await server.stop(quiet=event is not None)
         await hub.central.async_save()
 
     entry.async_on_unload(stop)

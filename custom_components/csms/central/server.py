@@ -100,6 +100,8 @@ class OcppServer:
         self._server: Server | None = None
         self._tls_server: Server | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        # Closing quietly: the connections' end is nobody's news (see stop).
+        self._quiet = False
 
     @property
     def port(self) -> int:
@@ -156,10 +158,17 @@ class OcppServer:
             close_timeout=CLOSE_TIMEOUT,
         )
 
-    async def stop(self) -> None:
-        """Stop listening and close every charge point connection."""
+    async def stop(self, *, quiet: bool = False) -> None:
+        """Stop listening and close every charge point connection.
+
+        ``quiet``: the host is shutting down, so the observers are not told
+        of each connection's end. At a thousand chargers that is tens of
+        thousands of entity states written (and recorded) as unavailable
+        while Home Assistant stops, only to start unavailable anyway.
+        """
         if self._server is None:
             return
+        self._quiet = quiet
         servers = [self._server, *([self._tls_server] if self._tls_server else [])]
         self._server = self._tls_server = None
         for server in servers:
@@ -272,7 +281,8 @@ class OcppServer:
                 del self.connections[charge_point_id]
                 self.security_profiles.pop(charge_point_id, None)
                 charge_point.connected = False
-                self.central.connection_changed(charge_point)
+                if not self._quiet:
+                    self.central.connection_changed(charge_point)
 
 
 def _remote_host(connection: ServerConnection) -> str:
