@@ -214,6 +214,14 @@ async def test_accept_automatically(
     await hass.async_block_till_done()
     assert state(hass, "binary_sensor", "AUTO_connected") == "on"
     assert not _discovery_flows(hass)
+    # Accepted at its first boot, before its entry existed: configured all the same.
+    await wait_for(
+        lambda: (
+            ("ChangeConfiguration", {"key": "ClockAlignedDataInterval", "value": "900"})
+            in charge_point.calls_received
+        )
+    )
+    assert [action for action, _ in charge_point.calls_received].count("GetConfiguration") == 1
 
 
 async def test_removing_a_charger_forgets_it(

@@ -57,6 +57,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
     hub = await async_get_hub(hass, entry.data[CONF_SERVER_ENTRY_ID])
     charge_point_id: str = entry.data[CONF_CHARGE_POINT_ID]
     charge_point = hub.central.charge_point(charge_point_id)
+    # Accepted before this entry listened: accepted automatically at its first
+    # boot, or booted while Home Assistant was starting. That boot's
+    # configuration is done below instead.
+    boot_unseen = (
+        charge_point.connected and charge_point.registration_status == RegistrationStatus.accepted
+    )
     devices = DeviceManager(hass, entry, hub.central, charge_point_id)
     local_list = LocalListKeeper(hass, hub, charge_point)
     runtime = entry.runtime_data = CsmsRuntimeData(hub, charge_point, devices, local_list)
@@ -79,6 +85,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CsmsConfigEntry) -> bool
         # rather than at its next retry.
         entry.async_create_background_task(
             hass, caretaker.trigger_boot(), f"{DOMAIN} {charge_point_id} trigger boot"
+        )
+    elif boot_unseen:
+        entry.async_create_background_task(
+            hass, caretaker.configure(), f"{DOMAIN} {charge_point_id} configure"
         )
     return True
 
