@@ -207,6 +207,10 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         self.frames_received: list[str] = []
         self.calls_received: list[tuple[str, dict[str, Any]]] = []
         self.offline_queue: deque[Any] = deque()
+        # One delivery of the queue at a time: a boot the central system
+        # triggers may overlap the charger's own, and each would send the
+        # queue's head and then drop a message the other had not sent.
+        self._flush_lock = asyncio.Lock()
 
         self._ws: ClientConnection | None = None
         self._url = ""
@@ -969,17 +973,20 @@ class ChargePointCore(ChargePoint):  # type: ignore[misc]
         message the central system answers with an error is dropped.
         """
         sent = 0
-        while self.offline_queue:
-            payload = self.offline_queue[0]
-            try:
-                await self.call(payload, suppress=False)
-            except NotConnectedError:
-                break
-            except (TimeoutError, OCPPError) as err:
-                _LOGGER.warning("%s: dropping queued %s: %r", self.id, type(payload).__name__, err)
-            else:
-                sent += 1
-            self.offline_queue.popleft()
+        async with self._flush_lock:
+            while self.offline_queue:
+                payload = self.offline_queue[0]
+                try:
+                    await self.call(payload, suppress=False)
+                except NotConnectedError:
+                    break
+                except (TimeoutError, OCPPError) as err:
+                    _LOGGER.warning(
+                        "%s: dropping queued %s: %r", self.id, type(payload).__name__, err
+                    )
+                else:
+                    sent += 1
+                self.offline_queue.popleft()
         if sent:
             _LOGGER.info("%s: sent %s queued transaction messages", self.id, sent)
         return sent
