@@ -62,39 +62,54 @@ def _stopped(transaction_id: int) -> Transaction:
     return transaction
 
 
+class HeldWrites:
+    """The database's writes: the first held until released, the ones in ``failing`` fail."""
+
+    def __init__(self, database: LedgerDatabase, failing: frozenset[int] = frozenset()) -> None:
+        self._write = database.async_write
+        self._failing = failing
+        self.sessions: list[int] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, **kwargs: Any) -> None:
+        self.sessions.append(len(kwargs["sessions"]))
+        number = len(self.sessions)
+        if number == 1:
+            self.started.set()
+            await self.release.wait()
+        if number in self._failing:
+            raise sqlite3.OperationalError("disk I/O error")
+        await self._write(**kwargs)
+
+
+def _stop(keeper: LedgerKeeper, charge_point_id: str) -> asyncio.Task[Any]:
+    return asyncio.create_task(keeper.async_transaction_stopped(charge_point_id, _stopped(1)))
+
+
+async def _charge_points_with_sessions(database: LedgerDatabase) -> list[str]:
+    sessions = await database.async_sessions(T0, T0 + timedelta(hours=1))
+    return sorted(session.charge_point_id for session in sessions)
+
+
 async def test_stops_during_a_write_share_the_next_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = LedgerDatabase(tmp_path / "ledger.db")
     await database.async_open()
     keeper = LedgerKeeper(database)
-    real_write = database.async_write
-    writes: list[int] = []
-    first_write_started = asyncio.Event()
-    release_first_write = asyncio.Event()
-
-    async def slow_write(**kwargs: Any) -> None:
-        writes.append(len(kwargs["sessions"]))
-        if len(writes) == 1:
-            first_write_started.set()
-            await release_first_write.wait()
-        await real_write(**kwargs)
-
-    monkeypatch.setattr(database, "async_write", slow_write)
-    first = asyncio.create_task(keeper.async_transaction_stopped("CP0", _stopped(1)))
-    await first_write_started.wait()
+    writes = HeldWrites(database)
+    monkeypatch.setattr(database, "async_write", writes)
+    first = _stop(keeper, "CP00")
+    await writes.started.wait()
     # A reconnect storm: many stops queue behind the write in progress.
-    others = [
-        asyncio.create_task(keeper.async_transaction_stopped(f"CP{n}", _stopped(1)))
-        for n in range(1, 21)
-    ]
+    others = [_stop(keeper, f"CP{n:02}") for n in range(1, 21)]
     await asyncio.sleep(0)
-    release_first_write.set()
+    writes.release.set()
     await asyncio.gather(first, *others)
 
-    assert writes == [1, 20]
-    sessions = await database.async_sessions(T0, T0 + timedelta(hours=1))
-    assert len(sessions) == 21
+    assert writes.sessions == [1, 20]
+    assert len(await _charge_points_with_sessions(database)) == 21
     await database.async_close()
 
 
@@ -104,34 +119,18 @@ async def test_a_stop_whose_shared_write_failed_writes_again(
     database = LedgerDatabase(tmp_path / "ledger.db")
     await database.async_open()
     keeper = LedgerKeeper(database)
-    real_write = database.async_write
-    calls = 0
-    write_started = asyncio.Event()
-    release = asyncio.Event()
-
-    async def failing_once(**kwargs: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        if calls == 1:
-            write_started.set()
-            await release.wait()
-        await real_write(**kwargs)
-
-    monkeypatch.setattr(database, "async_write", failing_once)
-    first = asyncio.create_task(keeper.async_transaction_stopped("CP0", _stopped(1)))
-    await write_started.wait()
+    writes = HeldWrites(database, failing=frozenset({2}))
+    monkeypatch.setattr(database, "async_write", writes)
+    first = _stop(keeper, "CP0")
+    await writes.started.wait()
     # Both wait; the write they share fails, so the one that did not write tries again.
-    second = asyncio.create_task(keeper.async_transaction_stopped("CP1", _stopped(1)))
-    third = asyncio.create_task(keeper.async_transaction_stopped("CP2", _stopped(1)))
+    second, third = _stop(keeper, "CP1"), _stop(keeper, "CP2")
     await asyncio.sleep(0)
-    release.set()
+    writes.release.set()
     await asyncio.gather(first, second, third)
 
-    assert calls == 3
-    sessions = await database.async_sessions(T0, T0 + timedelta(hours=1))
-    assert sorted(session.charge_point_id for session in sessions) == ["CP0", "CP1", "CP2"]
+    assert len(writes.sessions) == 3
+    assert await _charge_points_with_sessions(database) == ["CP0", "CP1", "CP2"]
     await database.async_close()
 
 
@@ -141,31 +140,17 @@ async def test_a_cancelled_stop_leaves_the_shared_write_to_finish(
     database = LedgerDatabase(tmp_path / "ledger.db")
     await database.async_open()
     keeper = LedgerKeeper(database)
-    real_write = database.async_write
-    calls = 0
-    write_started = asyncio.Event()
-    release = asyncio.Event()
-
-    async def fails_after_a_while(**kwargs: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            write_started.set()
-            await release.wait()
-            raise sqlite3.OperationalError("disk I/O error")
-        await real_write(**kwargs)
-
-    monkeypatch.setattr(database, "async_write", fails_after_a_while)
-    first = asyncio.create_task(keeper.async_transaction_stopped("CP0", _stopped(1)))
-    await write_started.wait()
-    second = asyncio.create_task(keeper.async_transaction_stopped("CP1", _stopped(1)))
+    writes = HeldWrites(database, failing=frozenset({1}))
+    monkeypatch.setattr(database, "async_write", writes)
+    first = _stop(keeper, "CP0")
+    await writes.started.wait()
+    second = _stop(keeper, "CP1")
     await asyncio.sleep(0)
     # Home Assistant stopping cancels the first caller in the middle of its write.
     first.cancel()
-    release.set()
+    writes.release.set()
     await second
 
-    sessions = await database.async_sessions(T0, T0 + timedelta(hours=1))
-    assert sorted(session.charge_point_id for session in sessions) == ["CP0", "CP1"]
+    assert await _charge_points_with_sessions(database) == ["CP0", "CP1"]
     assert first.cancelled()
     await database.async_close()
