@@ -160,30 +160,25 @@ class CsmsSensorEntityDescription(CsmsEntityDescription, SensorEntityDescription
 
 
 def _current(phase: str | None) -> CsmsSensorEntityDescription:
-    if phase is None:
-        return CsmsSensorEntityDescription(
-            key="current",
-            translation_key="current",
-            device_class=SensorDeviceClass.CURRENT,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-            suggested_display_precision=1,
-            exists_fn=lambda _, connector: highest_current(connector.current_a) is not None,
-            value_fn=lambda _, connector: highest_current(connector.current_a),
-        )
+    # Without phase: the reading without phase, else the highest phase's.
+    def current(connector: Connector) -> float | None:
+        if phase is None:
+            return highest_current(connector.current_a)
+        return phase_value(connector.current_a, phase)
+
     return CsmsSensorEntityDescription(
-        key=f"current_{phase.lower()}",
-        translation_key="current_phase",
-        translation_placeholders={"phase": phase},
+        key="current" if phase is None else f"current_{phase.lower()}",
+        translation_key="current" if phase is None else "current_phase",
+        translation_placeholders=None if phase is None else {"phase": phase},
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
-        # The current sensor shows the highest phase; three more states to
+        # One current sensor shows the highest phase; three more states to
         # record every minute per connector are for those who balance phases.
-        entity_registry_enabled_default=False,
-        exists_fn=lambda _, connector: phase_value(connector.current_a, phase) is not None,
-        value_fn=lambda _, connector: phase_value(connector.current_a, phase),
+        entity_registry_enabled_default=phase is None,
+        exists_fn=lambda _, connector: current(connector) is not None,
+        value_fn=lambda _, connector: current(connector),
     )
 
 

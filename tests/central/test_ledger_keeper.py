@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import sqlite3
@@ -50,6 +51,15 @@ async def test_a_failed_write_is_written_with_the_next_one(
     await database.async_close()
 
 
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncGenerator[LedgerDatabase]:
+    """An open ledger database, closed after the test."""
+    database = LedgerDatabase(tmp_path / "ledger.db")
+    await database.async_open()
+    yield database
+    await database.async_close()
+
+
 def _stopped(transaction_id: int) -> Transaction:
     transaction = Transaction(
         transaction_id=transaction_id,
@@ -93,10 +103,8 @@ async def _charge_points_with_sessions(database: LedgerDatabase) -> list[str]:
 
 
 async def test_stops_during_a_write_share_the_next_write(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: LedgerDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = LedgerDatabase(tmp_path / "ledger.db")
-    await database.async_open()
     keeper = LedgerKeeper(database)
     writes = HeldWrites(database)
     monkeypatch.setattr(database, "async_write", writes)
@@ -110,14 +118,11 @@ async def test_stops_during_a_write_share_the_next_write(
 
     assert writes.sessions == [1, 20]
     assert len(await _charge_points_with_sessions(database)) == 21
-    await database.async_close()
 
 
 async def test_a_stop_whose_shared_write_failed_writes_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: LedgerDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = LedgerDatabase(tmp_path / "ledger.db")
-    await database.async_open()
     keeper = LedgerKeeper(database)
     writes = HeldWrites(database, failing=frozenset({2}))
     monkeypatch.setattr(database, "async_write", writes)
@@ -131,14 +136,11 @@ async def test_a_stop_whose_shared_write_failed_writes_again(
 
     assert len(writes.sessions) == 3
     assert await _charge_points_with_sessions(database) == ["CP0", "CP1", "CP2"]
-    await database.async_close()
 
 
 async def test_a_cancelled_stop_leaves_the_shared_write_to_finish(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: LedgerDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = LedgerDatabase(tmp_path / "ledger.db")
-    await database.async_open()
     keeper = LedgerKeeper(database)
     writes = HeldWrites(database, failing=frozenset({1}))
     monkeypatch.setattr(database, "async_write", writes)
@@ -153,4 +155,3 @@ async def test_a_cancelled_stop_leaves_the_shared_write_to_finish(
 
     assert await _charge_points_with_sessions(database) == ["CP0", "CP1"]
     assert first.cancelled()
-    await database.async_close()
